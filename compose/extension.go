@@ -1,0 +1,204 @@
+package compose
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// ExtensionKey is the compose extension cutover reads, at stack and service level.
+const ExtensionKey = "x-cutover"
+
+// Strategy names known to cutover.
+const (
+	StrategyRecreate  = "recreate"
+	StrategyRolling   = "rolling"
+	StrategyBlueGreen = "bluegreen"
+	StrategyCanary    = "canary"
+)
+
+// Router names known to cutover.
+const (
+	RouterProxy = "proxy"
+	RouterNginx = "nginx"
+	RouterDNS   = "dns"
+	RouterNone  = "none"
+)
+
+// Update orders and failure actions (compose's deploy.update_config words).
+const (
+	OrderStartFirst = "start-first"
+	OrderStopFirst  = "stop-first"
+	FailureRollback = "rollback"
+	FailurePause    = "pause"
+	FailureContinue = "continue"
+)
+
+// Defaults used when neither flags nor x-cutover say otherwise.
+const (
+	DefaultStrategy      = StrategyRecreate
+	DefaultHealthTimeout = 2 * time.Minute
+	DefaultMinReady      = 2 * time.Second
+	// Rolling defaults: cutover rolls start-first one container at a time,
+	// watches new containers for 5 s and rolls back on any failure
+	// (swarm's defaults are stop-first and pause).
+	DefaultBatchSize     = 1
+	DefaultOrder         = OrderStartFirst
+	DefaultFailureAction = FailureRollback
+	DefaultMonitor       = 5 * time.Second
+)
+
+// StackExtension is the stack-level `x-cutover` block.
+type StackExtension struct {
+	Strategy      string          `yaml:"strategy,omitempty" json:"strategy,omitempty"`
+	Router        string          `yaml:"router,omitempty" json:"router,omitempty"`
+	AutoConfirm   *types.Duration `yaml:"auto_confirm,omitempty" json:"auto_confirm,omitempty"`
+	HealthTimeout *types.Duration `yaml:"health_timeout,omitempty" json:"health_timeout,omitempty"`
+	MinReady      *types.Duration `yaml:"min_ready,omitempty" json:"min_ready,omitempty"`
+	Notify        *Notify         `yaml:"notify,omitempty" json:"notify,omitempty"`
+	Rolling       *Rolling        `yaml:"rolling,omitempty" json:"rolling,omitempty"`
+}
+
+// Rolling holds stack-wide defaults for rolling updates; a service's compose
+// deploy.update_config overrides them, and CLI flags override both.
+type Rolling struct {
+	BatchSize       *int            `yaml:"batch_size,omitempty" json:"batch_size,omitempty"`
+	Interval        *types.Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	Order           string          `yaml:"order,omitempty" json:"order,omitempty"`
+	FailureAction   string          `yaml:"failure_action,omitempty" json:"failure_action,omitempty"`
+	Monitor         *types.Duration `yaml:"monitor,omitempty" json:"monitor,omitempty"`
+	MaxFailureRatio *float64        `yaml:"max_failure_ratio,omitempty" json:"max_failure_ratio,omitempty"`
+	// AllowStopFirst lets a service that publishes a fixed host port roll
+	// stop-first when start-first is asked for but impossible.
+	AllowStopFirst bool `yaml:"allow_stop_first,omitempty" json:"allow_stop_first,omitempty"`
+}
+
+// Notify says where release notifications go.
+type Notify struct {
+	Slack   string `yaml:"slack,omitempty" json:"slack,omitempty"`
+	Webhook string `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
+}
+
+// ServiceExtension is a service's `x-cutover` block.
+type ServiceExtension struct {
+	Route         *Route          `yaml:"route,omitempty" json:"route,omitempty"`
+	Watch         *Watch          `yaml:"watch,omitempty" json:"watch,omitempty"`
+	Shared        bool            `yaml:"shared,omitempty" json:"shared,omitempty"`
+	HealthTimeout *types.Duration `yaml:"health_timeout,omitempty" json:"health_timeout,omitempty"`
+	MinReady      *types.Duration `yaml:"min_ready,omitempty" json:"min_ready,omitempty"`
+}
+
+// Route is a service's entry point for a router.
+type Route struct {
+	Port   int    `yaml:"port,omitempty" json:"port,omitempty"`
+	Health string `yaml:"health,omitempty" json:"health,omitempty"`
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+	Host   string `yaml:"host,omitempty" json:"host,omitempty"`
+}
+
+// Watch says which pushed tags redeploy a service.
+type Watch struct {
+	Tags string `yaml:"tags,omitempty" json:"tags,omitempty"`
+}
+
+// knownKeys lists the keys each x-cutover block accepts, for the unknown-key
+// check that runs on the raw files (compose-go's decoding ignores them).
+func knownKeys(block string) []string {
+	switch block {
+	case "stack":
+		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling"}
+	case "rolling":
+		return []string{"batch_size", "interval", "order", "failure_action", "monitor", "max_failure_ratio", "allow_stop_first"}
+	case "notify":
+		return []string{"slack", "webhook", "email"}
+	case "service":
+		return []string{"route", "watch", "shared", "health_timeout", "min_ready"}
+	case "route":
+		return []string{"port", "health", "listen", "host"}
+	case "watch":
+		return []string{"tags"}
+	}
+	return nil
+}
+
+// Validate checks the stack block; path prefixes field names in errors.
+func (e StackExtension) Validate(path string) error {
+	if e.Strategy != "" && !oneOf(e.Strategy, StrategyRecreate, StrategyRolling, StrategyBlueGreen, StrategyCanary) {
+		return fmt.Errorf("%s.strategy: unknown strategy %q (known: recreate, rolling, bluegreen, canary)", path, e.Strategy)
+	}
+	if e.Router != "" && !oneOf(e.Router, RouterProxy, RouterNginx, RouterDNS, RouterNone) {
+		return fmt.Errorf("%s.router: unknown router %q (known: proxy, nginx, dns, none)", path, e.Router)
+	}
+	for name, d := range map[string]*types.Duration{"auto_confirm": e.AutoConfirm, "health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {
+		if d != nil && *d < 0 {
+			return fmt.Errorf("%s.%s: must not be negative, got %s", path, name, time.Duration(*d))
+		}
+	}
+	if r := e.Rolling; r != nil {
+		p := path + ".rolling"
+		if r.BatchSize != nil && *r.BatchSize < 1 {
+			return fmt.Errorf("%s.batch_size: must be at least 1, got %d", p, *r.BatchSize)
+		}
+		if err := ValidateOrder(r.Order); err != nil {
+			return fmt.Errorf("%s.order: %w", p, err)
+		}
+		if err := ValidateFailureAction(r.FailureAction); err != nil {
+			return fmt.Errorf("%s.failure_action: %w", p, err)
+		}
+		if r.MaxFailureRatio != nil && (*r.MaxFailureRatio < 0 || *r.MaxFailureRatio > 1) {
+			return fmt.Errorf("%s.max_failure_ratio: must be between 0 and 1, got %g", p, *r.MaxFailureRatio)
+		}
+		for name, d := range map[string]*types.Duration{"interval": r.Interval, "monitor": r.Monitor} {
+			if d != nil && *d < 0 {
+				return fmt.Errorf("%s.%s: must not be negative, got %s", p, name, time.Duration(*d))
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateOrder checks an update order ("" means the default).
+func ValidateOrder(order string) error {
+	if order != "" && order != OrderStartFirst && order != OrderStopFirst {
+		return fmt.Errorf("unknown order %q (known: start-first, stop-first)", order)
+	}
+	return nil
+}
+
+// ValidateFailureAction checks a failure action ("" means the default).
+func ValidateFailureAction(action string) error {
+	if action != "" && !oneOf(action, FailureRollback, FailurePause, FailureContinue) {
+		return fmt.Errorf("unknown failure action %q (known: rollback, pause, continue)", action)
+	}
+	return nil
+}
+
+// Validate checks a service block; path prefixes field names in errors.
+func (e ServiceExtension) Validate(path string) error {
+	if r := e.Route; r != nil {
+		if r.Port < 0 || r.Port > 65535 {
+			return fmt.Errorf("%s.route.port: %d is not a port number (1-65535)", path, r.Port)
+		}
+		if r.Health != "" && !strings.HasPrefix(r.Health, "/") {
+			return fmt.Errorf("%s.route.health: %q must be an HTTP path starting with /", path, r.Health)
+		}
+	}
+	for name, d := range map[string]*types.Duration{"health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {
+		if d != nil && *d < 0 {
+			return fmt.Errorf("%s.%s: must not be negative, got %s", path, name, time.Duration(*d))
+		}
+	}
+	return nil
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/internal/deploy"
+)
+
+func newRollbackCmd(g *globals) *cobra.Command {
+	var (
+		to       int
+		output   string
+		strategy string
+		lockWait time.Duration
+		rolling  rollingFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback STACK [--to N]",
+		Short: "Go back: instantly from a release awaiting confirmation, or to release N as a new release",
+		Long: `Without --to, rollback undoes the release awaiting confirmation: the previous
+release's stopped containers start again (batched and health-gated, per
+deploy.rollback_config) and the release's containers are removed.
+
+With --to N, release N's recorded spec is deployed again as a new release,
+images pinned to exactly what it ran (tag if unchanged, else digest or image ID),
+with the stack's strategy.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			if to > 0 {
+				res, err := a.deployer.RollbackTo(ctx, args[0], to, deploy.Request{Strategy: strategy, LockWait: lockWait, Overrides: rolling.overrides(cmd)})
+				return finishDeploy(cmd, g, a, output, res, err)
+			}
+			if cmd.Flags().Changed("strategy") {
+				return usageError{fmt.Errorf("--strategy applies only with --to")}
+			}
+			rel, err := a.deployer.RollbackWith(ctx, args[0], rolling.overrides(cmd))
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return json.NewEncoder(g.stdout).Encode(rel)
+			}
+			fmt.Fprintf(g.stdout, "release %d of %s is rolled back (%s)\n", rel.Number, rel.Stack, rel.Note)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&to, "to", 0, "redeploy release N's spec as a new release")
+	f.StringVar(&strategy, "strategy", "", "with --to: strategy (default: the stack's)")
+	f.DurationVar(&lockWait, "lock-wait", 0, "wait up to this long for another deploy of the stack to finish")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	rolling.register(cmd)
+	return cmd
+}

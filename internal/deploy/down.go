@@ -1,0 +1,95 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// DownResult lists what Down removed.
+type DownResult struct {
+	Containers []string `json:"containers"`
+	Networks   []string `json:"networks"`
+	Volumes    []string `json:"volumes"`
+}
+
+// Down stops and removes every container and network of a stack (found by
+// label, so it needs no compose file) and, with volumes, its named volumes.
+// Release records stay; the stack is marked down.
+func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownResult, error) {
+	var res DownResult
+	if err := d.ping(ctx); err != nil {
+		return res, err
+	}
+	host, _ := os.Hostname()
+	lock, err := d.Store.Acquire(ctx, store.Lock{Stack: stack, PID: os.Getpid(), Host: host})
+	if err != nil {
+		return res, err
+	}
+	defer d.Store.Release(context.WithoutCancel(ctx), lock) //nolint:errcheck // best effort; a stale lock is detectable
+
+	byStack := map[string]string{compose.LabelProject: stack}
+	containers, err := d.Engine.ListContainers(ctx, byStack)
+	if err != nil {
+		return res, fmt.Errorf("listing containers of %s: %w", stack, err)
+	}
+	networks, err := d.Engine.ListNetworks(ctx, byStack)
+	if err != nil {
+		return res, fmt.Errorf("listing networks of %s: %w", stack, err)
+	}
+	_, known := d.Store.GetStack(ctx, stack)
+	if len(containers) == 0 && len(networks) == 0 && errors.Is(known, store.ErrStackNotFound) {
+		return res, BadInput(fmt.Sprintf("no stack named %q: nothing runs under that project name and cutover has no record of it", stack))
+	}
+	var errs []error
+	for _, c := range containers {
+		if c.Running() {
+			if err := d.Engine.StopContainer(ctx, c.Name, nil); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if err := d.Engine.RemoveContainer(ctx, c.Name, true); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		res.Containers = append(res.Containers, c.Name)
+		d.emit(Event{Stack: stack, Kind: KindStep, Action: "remove", Target: c.Name, Service: c.Labels[compose.LabelService], Status: "done"})
+	}
+	for _, n := range networks {
+		if err := d.Engine.RemoveNetwork(ctx, n.Name); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		res.Networks = append(res.Networks, n.Name)
+		d.emit(Event{Stack: stack, Kind: KindStep, Action: "remove-network", Target: n.Name, Status: "done"})
+	}
+	if volumes {
+		vols, err := d.Engine.ListVolumes(ctx, byStack)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing volumes of %s: %w", stack, err))
+		}
+		for _, v := range vols {
+			if err := d.Engine.RemoveVolume(ctx, v.Name); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				errs = append(errs, err)
+				continue
+			}
+			res.Volumes = append(res.Volumes, v.Name)
+			d.emit(Event{Stack: stack, Kind: KindStep, Action: "remove-volume", Target: v.Name, Status: "done"})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("taking down %s: %w", stack, err)
+	}
+	if known == nil {
+		if _, err := d.Store.UpdateStack(ctx, stack, func(s *store.Stack) error { s.Down = true; return nil }); err != nil {
+			return res, fmt.Errorf("recording stack %s as down: %w", stack, err)
+		}
+	}
+	return res, nil
+}

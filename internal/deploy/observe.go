@@ -1,0 +1,50 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/strategies"
+)
+
+// Observe takes one snapshot of what runs for a stack: its containers
+// (including ones docker compose made), networks and volumes.
+func Observe(ctx context.Context, eng engine.Engine, stack string) (strategies.Snapshot, error) {
+	snap := strategies.Snapshot{Stack: stack, Containers: map[string][]strategies.Observed{},
+		Networks: map[string]bool{}, Volumes: map[string]bool{}}
+	project := map[string]string{compose.LabelProject: stack}
+	containers, err := eng.ListContainers(ctx, project)
+	if err != nil {
+		return snap, fmt.Errorf("listing containers of %s: %w", stack, err)
+	}
+	for _, c := range containers {
+		if c.Labels[compose.LabelOneoff] == "True" {
+			continue // docker compose run containers are not part of the stack
+		}
+		o := strategies.Observed{Container: c, Service: c.Labels[compose.LabelService], Hash: compose.ContainerHash(c.Labels)}
+		o.Number, _ = strconv.Atoi(c.Labels[compose.LabelNumber])
+		o.Release, _ = strconv.Atoi(c.Labels[compose.LabelRelease])
+		snap.Containers[o.Service] = append(snap.Containers[o.Service], o)
+	}
+	for svc := range snap.Containers {
+		strategies.SortObserved(snap.Containers[svc])
+	}
+	networks, err := eng.ListNetworks(ctx, project)
+	if err != nil {
+		return snap, fmt.Errorf("listing networks of %s: %w", stack, err)
+	}
+	for _, n := range networks {
+		snap.Networks[n.Name] = true
+	}
+	volumes, err := eng.ListVolumes(ctx, project)
+	if err != nil {
+		return snap, fmt.Errorf("listing volumes of %s: %w", stack, err)
+	}
+	for _, v := range volumes {
+		snap.Volumes[v.Name] = true
+	}
+	return snap, nil
+}
