@@ -32,6 +32,9 @@ type Deployer struct {
 	Now      func() time.Time
 	// Poll is the readiness poll interval (default 100 ms).
 	Poll time.Duration
+	// Router moves traffic for routed services (router proxy). nil when
+	// no daemon runs: plans that need a router are refused.
+	Router Router
 }
 
 // Request is one deploy.

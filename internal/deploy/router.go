@@ -1,0 +1,24 @@
+package deploy
+
+import (
+	"context"
+
+	"github.com/cutover/cutover/lb"
+)
+
+// Router moves a stack's traffic between containers. The daemon's built-in
+// proxy (lb.Proxy, wrapped to persist the routing table) implements it; a
+// Deployer without a Router refuses plans that need one.
+type Router interface {
+	EnsureRoute(ctx context.Context, r lb.Route) error
+	RemoveRoute(ctx context.Context, name string) error
+	// CheckTargets waits until the router's own health probe passes for
+	// every addr, without sending them traffic.
+	CheckTargets(ctx context.Context, route string, addrs []string) error
+	// SetTargets swaps the route's active targets atomically and returns
+	// once the targets that left have drained.
+	SetTargets(ctx context.Context, route string, addrs []string) error
+	Targets(ctx context.Context, route string) ([]string, error)
+}
+
+var _ Router = (*lb.Proxy)(nil)
