@@ -73,6 +73,7 @@ func (s *Stack) Desired(release int, images map[string]ResolvedImage) (strategie
 			Template:       spec,
 			FixedName:      svc.ContainerName,
 			NamePrefix:     s.Name + "-" + name + "-",
+			Project:        s.Name,
 			LabelNumber:    LabelNumber,
 			Ready:          ready,
 		})

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -59,6 +60,9 @@ type StackExtension struct {
 	MinReady      *types.Duration `yaml:"min_ready,omitempty" json:"min_ready,omitempty"`
 	Notify        *Notify         `yaml:"notify,omitempty" json:"notify,omitempty"`
 	Rolling       *Rolling        `yaml:"rolling,omitempty" json:"rolling,omitempty"`
+	// ScaleDownDelay is how long confirm waits before it stops the old
+	// color in blue-green (default 0).
+	ScaleDownDelay *types.Duration `yaml:"scale_down_delay,omitempty" json:"scale_down_delay,omitempty"`
 }
 
 // Rolling holds stack-wide defaults for rolling updates; a service's compose
@@ -97,6 +101,9 @@ type Route struct {
 	Health string `yaml:"health,omitempty" json:"health,omitempty"`
 	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
 	Host   string `yaml:"host,omitempty" json:"host,omitempty"`
+	// DrainTimeout bounds how long a target leaving the route may finish
+	// its in-flight requests (default 30s).
+	DrainTimeout *types.Duration `yaml:"drain_timeout,omitempty" json:"drain_timeout,omitempty"`
 }
 
 // Watch says which pushed tags redeploy a service.
@@ -109,7 +116,7 @@ type Watch struct {
 func knownKeys(block string) []string {
 	switch block {
 	case "stack":
-		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling"}
+		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay"}
 	case "rolling":
 		return []string{"batch_size", "interval", "order", "failure_action", "monitor", "max_failure_ratio", "allow_stop_first"}
 	case "notify":
@@ -117,7 +124,7 @@ func knownKeys(block string) []string {
 	case "service":
 		return []string{"route", "watch", "shared", "health_timeout", "min_ready"}
 	case "route":
-		return []string{"port", "health", "listen", "host"}
+		return []string{"port", "health", "listen", "host", "drain_timeout"}
 	case "watch":
 		return []string{"tags"}
 	}
@@ -132,7 +139,7 @@ func (e StackExtension) Validate(path string) error {
 	if e.Router != "" && !oneOf(e.Router, RouterProxy, RouterNginx, RouterDNS, RouterNone) {
 		return fmt.Errorf("%s.router: unknown router %q (known: proxy, nginx, dns, none)", path, e.Router)
 	}
-	for name, d := range map[string]*types.Duration{"auto_confirm": e.AutoConfirm, "health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {
+	for name, d := range map[string]*types.Duration{"auto_confirm": e.AutoConfirm, "health_timeout": e.HealthTimeout, "min_ready": e.MinReady, "scale_down_delay": e.ScaleDownDelay} {
 		if d != nil && *d < 0 {
 			return fmt.Errorf("%s.%s: must not be negative, got %s", path, name, time.Duration(*d))
 		}
@@ -184,6 +191,14 @@ func (e ServiceExtension) Validate(path string) error {
 		}
 		if r.Health != "" && !strings.HasPrefix(r.Health, "/") {
 			return fmt.Errorf("%s.route.health: %q must be an HTTP path starting with /", path, r.Health)
+		}
+		if r.Listen != "" {
+			if _, port, err := net.SplitHostPort(r.Listen); err != nil || port == "" {
+				return fmt.Errorf("%s.route.listen: %q is not an address like 127.0.0.1:8080 or :8080", path, r.Listen)
+			}
+		}
+		if r.DrainTimeout != nil && *r.DrainTimeout < 0 {
+			return fmt.Errorf("%s.route.drain_timeout: must not be negative, got %s", path, time.Duration(*r.DrainTimeout))
 		}
 	}
 	for name, d := range map[string]*types.Duration{"health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {

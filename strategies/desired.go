@@ -20,6 +20,14 @@ type Desired struct {
 	ExternalVolumes  []string
 	// Services in dependency order (dependencies first).
 	Services []Service
+	// Routes are the routed services' entry points (router proxy).
+	Routes []Route
+	// Color is the color this release deploys its colored services as
+	// (blue-green); "" for strategies without colors.
+	Color string
+	// ScaleDownDelay is how long confirming a blue-green release waits
+	// before it stops the old color.
+	ScaleDownDelay time.Duration
 }
 
 // Service is one service's desired state.
@@ -47,6 +55,12 @@ type Service struct {
 	LabelNumber string
 	// NamePrefix + n is the container name of replica n ("hello-web-").
 	NamePrefix string
+	// Shared services run once, in the stack's own project, for both
+	// colors (a database with a named volume); the others are colored.
+	Shared bool
+	// Project is the compose project the service's containers belong to:
+	// the stack, or <stack>-<color> for colored services in blue-green.
+	Project string
 }
 
 // UpdatePolicy is compose's deploy.update_config, resolved.

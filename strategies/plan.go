@@ -33,6 +33,21 @@ const (
 	// ActionMonitor watches Containers until each has run Duration since it
 	// started, failing if one exits, restarts or turns unhealthy.
 	ActionMonitor Action = "monitor"
+	// ActionEnsureRoute makes the router serve Route (binds its listener).
+	ActionEnsureRoute Action = "ensure-route"
+	// ActionRemoveRoute removes Route from the router.
+	ActionRemoveRoute Action = "remove-route"
+	// ActionCheckTargets waits until the router's own probe passes for
+	// Containers on Route, without sending them traffic.
+	ActionCheckTargets Action = "check-targets"
+	// ActionSwitch makes Containers the only targets of Route, at once;
+	// the targets that leave drain.
+	ActionSwitch Action = "switch"
+	// ActionRouteAdd adds Container to Route's targets (rolling).
+	ActionRouteAdd Action = "route-add"
+	// ActionRouteDrain takes Container out of Route's targets and waits
+	// for its in-flight requests (rolling, before a stop).
+	ActionRouteDrain Action = "route-drain"
 )
 
 // Step is one action of a plan.
@@ -52,8 +67,11 @@ type Step struct {
 	StopTimeout *time.Duration
 	// Duration is how long a sleep or monitor step lasts.
 	Duration time.Duration `json:",omitempty"`
-	// Containers are what a monitor step watches.
+	// Containers are what a monitor step watches, or a switch or
+	// check-targets step routes to.
 	Containers []string `json:",omitempty"`
+	// Route is what route steps act on.
+	Route *Route `json:",omitempty"`
 	// Batch groups steps of one batch: adjacent steps with the same action
 	// and the same non-zero Batch may run at the same time.
 	Batch int `json:",omitempty"`
@@ -77,6 +95,14 @@ func (s Step) Target() string {
 		return s.Duration.String()
 	case ActionMonitor:
 		return strings.Join(s.Containers, ", ")
+	case ActionEnsureRoute, ActionRemoveRoute:
+		return s.Route.Route.Name
+	case ActionCheckTargets, ActionSwitch:
+		return s.Route.Route.Name + " → " + strings.Join(s.Containers, ", ")
+	case ActionRouteAdd:
+		return s.Route.Route.Name + " + " + s.Container
+	case ActionRouteDrain:
+		return s.Route.Route.Name + " − " + s.Container
 	}
 	return s.Container
 }
@@ -95,6 +121,17 @@ func (s Step) String() string {
 		line += ")"
 	case ActionMonitor:
 		line += fmt.Sprintf(" (for %s)", s.Duration)
+	case ActionEnsureRoute:
+		r := s.Route.Route
+		line += " (listen " + r.Listen
+		if r.Host != "" {
+			line += ", host " + r.Host
+		}
+		line += fmt.Sprintf(" → :%d", s.Route.Port)
+		if r.Health.Path != "" {
+			line += ", health " + r.Health.Path
+		}
+		line += ")"
 	}
 	if s.Cause != "" {
 		line += ": " + s.Cause
@@ -118,6 +155,8 @@ type Plan struct {
 	Failure map[string]FailurePolicy `json:",omitempty"`
 	// Notes explain choices the strategy made (a fallback to stop-first …).
 	Notes []string `json:",omitempty"`
+	// Color is the color that serves once the plan ran (blue-green).
+	Color string `json:",omitempty"`
 }
 
 // FailurePolicy is a service's failure_action and how many failed
@@ -131,7 +170,8 @@ type FailurePolicy struct {
 func (p *Plan) Empty() bool {
 	for _, s := range p.Steps {
 		if s.Action != ActionEnsureNetwork && s.Action != ActionEnsureVolume &&
-			s.Action != ActionCheckNetwork && s.Action != ActionCheckVolume {
+			s.Action != ActionCheckNetwork && s.Action != ActionCheckVolume &&
+			s.Action != ActionEnsureRoute && s.Action != ActionSwitch && s.Action != ActionCheckTargets {
 			return false
 		}
 	}
@@ -142,6 +182,9 @@ func (p *Plan) Empty() bool {
 func (p *Plan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan for stack %s, release %d (%s)\n", p.Stack, p.Release, p.Strategy)
+	if p.Color != "" {
+		fmt.Fprintf(&b, "color: %s\n", p.Color)
+	}
 	for _, note := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", note)
 	}

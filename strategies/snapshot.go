@@ -12,9 +12,15 @@ type Snapshot struct {
 	Stack string
 	// Containers of the stack keyed by service name, sorted by number.
 	Containers map[string][]Observed
-	// Networks and Volumes that exist, by engine name.
+	// Networks and Volumes that exist, by engine name (the stack's and its
+	// colors').
 	Networks map[string]bool
 	Volumes  map[string]bool
+	// Colors holds the containers of the stack's blue-green copies:
+	// color → service → containers (projects <stack>-blue, <stack>-green).
+	Colors map[string]map[string][]Observed
+	// ActiveColor is the color whose release serves, "" when none does.
+	ActiveColor string
 }
 
 // Observed is a running or stopped container with the labels cutover reads.

@@ -42,7 +42,7 @@ func ExitCode(err error) int {
 		return ExitConflict
 	case errors.Is(err, deploy.ErrDeployFailed), errors.Is(err, deploy.ErrAborted), errors.Is(err, deploy.ErrPaused), errors.Is(err, context.Canceled):
 		return ExitFailed
-	case errors.As(err, &env):
+	case errors.As(err, &env), errors.Is(err, deploy.ErrNoRouter):
 		return ExitEnv
 	}
 	return ExitFailed

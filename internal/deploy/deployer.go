@@ -19,6 +19,7 @@ import (
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bluegreen"
 	"github.com/cutover/cutover/strategies/recreate"
 	"github.com/cutover/cutover/strategies/rolling"
 )
@@ -102,10 +103,12 @@ func Strategy(name string) (strategies.Strategy, error) {
 		return recreate.Recreate{}, nil
 	case compose.StrategyRolling:
 		return rolling.Rolling{}, nil
-	case compose.StrategyBlueGreen, compose.StrategyCanary:
-		return nil, BadInput(fmt.Sprintf("strategy %q is not available in this version of cutover (available: recreate, rolling)", name))
+	case compose.StrategyBlueGreen:
+		return bluegreen.BlueGreen{}, nil
+	case compose.StrategyCanary:
+		return nil, BadInput(fmt.Sprintf("strategy %q is not available in this version of cutover (available: recreate, rolling, bluegreen)", name))
 	}
-	return nil, BadInput(fmt.Sprintf("unknown strategy %q (available: recreate, rolling)", name))
+	return nil, BadInput(fmt.Sprintf("unknown strategy %q (available: recreate, rolling, bluegreen)", name))
 }
 
 // Deploy runs one release of req.Stack. A failed release is undone, recorded
@@ -136,7 +139,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		d.emit(Event{Stack: st.Name, Kind: KindMessage, Status: "warning", Message: field + " is not supported by cutover yet and is ignored"})
 	}
 	refs := imageRefs(st, req.Images)
-	if err := validatePlan(st, strategy, refs, req.Overrides); err != nil {
+	if err := d.validatePlan(ctx, st, strategy, refs, req.Overrides); err != nil {
 		return Result{}, err
 	}
 	if req.DryRun {
@@ -237,18 +240,23 @@ func (r *run) deploy(ctx context.Context, strategy strategies.Strategy, refs map
 		return r.fail(ctx, nil, err)
 	}
 
-	want, err := r.st.Desired(r.rel.Number, resolved)
+	want, err := d.desired(ctx, r.st, strategy.Name(), r.rel.Number, resolved)
 	if err != nil {
 		return r.fail(ctx, nil, err)
 	}
 	req.Overrides.apply(&want)
-	snap, err := Observe(ctx, d.Engine, r.st.Name)
+	snap, err := d.observe(ctx, r.st.Name)
 	if err != nil {
 		return r.fail(ctx, nil, err)
 	}
 	plan, err := strategy.Plan(snap, want)
 	if err != nil {
 		return r.fail(ctx, nil, err)
+	}
+	if plan.Color != "" {
+		if _, err := r.update(ctx, func(rel *store.Release) { rel.Color = plan.Color }); err != nil {
+			return r.fail(ctx, plan, err)
+		}
 	}
 	r.log.Info("plan", "plan", plan.String())
 	for _, note := range plan.Notes {
@@ -363,12 +371,12 @@ func (d *Deployer) dryRun(ctx context.Context, st *compose.Stack, strategy strat
 	} else if !errors.Is(err, store.ErrStackNotFound) {
 		return Result{}, fmt.Errorf("reading stack %s: %w", st.Name, err)
 	}
-	want, err := st.Desired(next, resolved)
+	want, err := d.desired(ctx, st, strategy.Name(), next, resolved)
 	if err != nil {
-		return Result{}, BadInput(err.Error())
+		return Result{}, err
 	}
 	o.apply(&want)
-	snap, err := Observe(ctx, d.Engine, st.Name)
+	snap, err := d.observe(ctx, st.Name)
 	if err != nil {
 		return Result{}, err
 	}
@@ -447,19 +455,20 @@ func (d *Deployer) now() time.Time {
 // validatePlan plans against an empty engine before anything is recorded, so
 // a stack the strategy cannot roll (a fixed host port with start-first, a
 // container_name with replicas) is bad input, not a failed release.
-func validatePlan(st *compose.Stack, strategy strategies.Strategy, refs map[string]string, o Overrides) error {
+func (d *Deployer) validatePlan(ctx context.Context, st *compose.Stack, strategy strategies.Strategy, refs map[string]string, o Overrides) error {
 	resolved := make(map[string]compose.ResolvedImage, len(refs))
 	for svc, ref := range refs {
 		resolved[svc] = compose.ResolvedImage{Ref: ref}
 	}
-	want, err := st.Desired(0, resolved)
+	want, err := d.desired(ctx, st, strategy.Name(), 0, resolved)
 	if err != nil {
-		return BadInput(err.Error())
+		return err
 	}
 	o.apply(&want)
 	empty := strategies.Snapshot{Stack: st.Name, Containers: map[string][]strategies.Observed{}, Networks: map[string]bool{}, Volumes: map[string]bool{}}
-	if _, err := strategy.Plan(empty, want); err != nil {
+	plan, err := strategy.Plan(empty, want)
+	if err != nil {
 		return BadInput(err.Error())
 	}
-	return nil
+	return d.checkRouter(plan)
 }

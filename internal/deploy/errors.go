@@ -14,6 +14,9 @@ var (
 	ErrDeployFailed = errors.New("deploy failed")
 	// ErrAborted: the deploy was cancelled and undone.
 	ErrAborted = errors.New("deploy aborted")
+	// ErrNoRouter: the plan needs the daemon's router and no daemon runs;
+	// nothing was changed.
+	ErrNoRouter = errors.New("no router")
 )
 
 // badInput wraps a message as ErrBadInput.

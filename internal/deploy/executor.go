@@ -41,6 +41,8 @@ type Executor struct {
 	Tolerated []*StepError
 	// HTTP is the client for readiness probes (default: 1 s timeout).
 	HTTP *http.Client
+	// Router runs route steps; nil fails them.
+	Router Router
 }
 
 // StepError is a failed step, after undo.
@@ -83,7 +85,9 @@ func (e *StepError) Reason() string {
 type done struct {
 	step    strategies.Step
 	index   int  // journal index, to mark the step undone
-	created bool // ensure-network / ensure-volume made something new
+	created bool // ensure-network / ensure-volume / ensure-route made something new
+	// prev are a route's targets before a switch, route-add or route-drain.
+	prev []string
 }
 
 // ErrPaused is wrapped when a failure with failure_action pause stopped a
@@ -278,6 +282,9 @@ func (x *Executor) apply(ctx context.Context, s strategies.Step) (done, error) {
 		err = x.waitReady(ctx, s.Container, s.Ready)
 	case strategies.ActionMonitor:
 		err = x.monitor(ctx, s.Containers, s.Duration)
+	case strategies.ActionEnsureRoute, strategies.ActionRemoveRoute, strategies.ActionCheckTargets,
+		strategies.ActionSwitch, strategies.ActionRouteAdd, strategies.ActionRouteDrain:
+		err = x.applyRoute(ctx, s, &d)
 	case strategies.ActionSleep:
 		select {
 		case <-ctx.Done():
@@ -331,6 +338,14 @@ func (x *Executor) undo(ctx context.Context, ran []done, ready map[string]strate
 	var errs []error
 	var restarted []strategies.Step
 	for i := len(ran) - 1; i >= 0; i-- {
+		if ran[i].step.Route != nil {
+			if err := x.undoRoute(uctx, ran[i]); err != nil {
+				errs = append(errs, fmt.Errorf("undo %s %s: %w", ran[i].step.Action, ran[i].step.Target(), err))
+			} else if jerr := x.journal().StepEnded(uctx, ran[i].index, "undone", nil); jerr != nil {
+				errs = append(errs, fmt.Errorf("journaling undo of %s %s: %w", ran[i].step.Action, ran[i].step.Target(), jerr))
+			}
+			continue
+		}
 		inverse, ok := inverseOf(ran[i])
 		if !ok {
 			continue

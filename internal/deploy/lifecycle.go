@@ -15,7 +15,6 @@ import (
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/rolling"
 )
 
 // ErrNothingToDo is wrapped when confirm, rollback or abort find no release
@@ -24,7 +23,7 @@ var ErrNothingToDo = errors.New("nothing to do")
 
 func (d *Deployer) executor(stack string, release int, log *slog.Logger) *Executor {
 	return &Executor{Engine: d.Engine, Journal: storeJournal{s: d.Store, stack: stack, release: release},
-		Observer: d.observer(), Logger: log, Stack: stack, Release: release, Now: d.Now, Poll: d.Poll}
+		Observer: d.observer(), Logger: log, Stack: stack, Release: release, Now: d.Now, Poll: d.Poll, Router: d.Router}
 }
 
 func checkFlags(o Overrides) error {
@@ -204,18 +203,9 @@ func (d *Deployer) RollbackWith(ctx context.Context, stack string, o Overrides) 
 	for svc, img := range prev.Images {
 		resolved[svc] = compose.ResolvedImage{Ref: img.Pinned(), ID: img.ID}
 	}
-	want, err := st.Desired(prev.Number, resolved)
-	if err != nil {
-		return store.Release{}, fmt.Errorf("previous release %d: %w", prev.Number, err)
-	}
-	o.apply(&want)
-	snap, err := Observe(ctx, d.Engine, stack)
+	plan, err := d.rollbackPlan(ctx, st, prev, waiting, resolved, o)
 	if err != nil {
 		return store.Release{}, err
-	}
-	plan, err := rolling.RollbackPlan(snap, want, waiting.Number)
-	if err != nil {
-		return store.Release{}, BadInput(err.Error())
 	}
 	d.emit(Event{Stack: stack, Release: waiting.Number, Kind: KindMessage, Status: "info",
 		Message: fmt.Sprintf("rolling back release %d to release %d", waiting.Number, prev.Number)})

@@ -24,20 +24,37 @@ func Observe(ctx context.Context, eng engine.Engine, stack string) (strategies.S
 		if c.Labels[compose.LabelOneoff] == "True" {
 			continue // docker compose run containers are not part of the stack
 		}
-		o := strategies.Observed{Container: c, Service: c.Labels[compose.LabelService], Hash: compose.ContainerHash(c.Labels)}
-		o.Number, _ = strconv.Atoi(c.Labels[compose.LabelNumber])
-		o.Release, _ = strconv.Atoi(c.Labels[compose.LabelRelease])
+		o := observed(c)
 		snap.Containers[o.Service] = append(snap.Containers[o.Service], o)
 	}
 	for svc := range snap.Containers {
 		strategies.SortObserved(snap.Containers[svc])
 	}
-	networks, err := eng.ListNetworks(ctx, project)
-	if err != nil {
-		return snap, fmt.Errorf("listing networks of %s: %w", stack, err)
+	for _, p := range []string{stack, compose.ColorProject(stack, strategies.ColorBlue), compose.ColorProject(stack, strategies.ColorGreen)} {
+		networks, err := eng.ListNetworks(ctx, map[string]string{compose.LabelProject: p})
+		if err != nil {
+			return snap, fmt.Errorf("listing networks of %s: %w", p, err)
+		}
+		for _, n := range networks {
+			snap.Networks[n.Name] = true
+		}
 	}
-	for _, n := range networks {
-		snap.Networks[n.Name] = true
+	snap.Colors = map[string]map[string][]strategies.Observed{}
+	for _, color := range []string{strategies.ColorBlue, strategies.ColorGreen} {
+		p := compose.ColorProject(stack, color)
+		cs, err := eng.ListContainers(ctx, map[string]string{compose.LabelProject: p})
+		if err != nil {
+			return snap, fmt.Errorf("listing containers of %s: %w", p, err)
+		}
+		byService := map[string][]strategies.Observed{}
+		for _, c := range cs {
+			o := observed(c)
+			byService[o.Service] = append(byService[o.Service], o)
+		}
+		for svc := range byService {
+			strategies.SortObserved(byService[svc])
+		}
+		snap.Colors[color] = byService
 	}
 	volumes, err := eng.ListVolumes(ctx, project)
 	if err != nil {
@@ -47,4 +64,11 @@ func Observe(ctx context.Context, eng engine.Engine, stack string) (strategies.S
 		snap.Volumes[v.Name] = true
 	}
 	return snap, nil
+}
+
+func observed(c engine.Container) strategies.Observed {
+	o := strategies.Observed{Container: c, Service: c.Labels[compose.LabelService], Hash: compose.ContainerHash(c.Labels)}
+	o.Number, _ = strconv.Atoi(c.Labels[compose.LabelNumber])
+	o.Release, _ = strconv.Atoi(c.Labels[compose.LabelRelease])
+	return o
 }

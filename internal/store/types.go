@@ -82,6 +82,9 @@ type Release struct {
 	Images map[string]ImageRef `json:"images,omitempty"`
 	// Spec is the resolved compose model (JSON) with images pinned.
 	Spec json.RawMessage `json:"spec,omitempty"`
+	// Color is the color the release's colored services run as
+	// (blue-green); "" for other strategies.
+	Color string `json:"color,omitempty"`
 	// Reason explains a failed, rolled-back or aborted release.
 	Reason string `json:"reason,omitempty"`
 	// Note is free text, e.g. "no changes".

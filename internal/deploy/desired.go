@@ -1,0 +1,73 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/strategies"
+)
+
+// desired builds what a release of strategy wants, with the stack's
+// effective router and, for blue-green, the idle color.
+func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy string, release int, images map[string]compose.ResolvedImage) (strategies.Desired, error) {
+	o := compose.DesiredOptions{Router: st.RouterFor(strategy)}
+	if strategy == compose.StrategyBlueGreen {
+		if o.Router == compose.RouterNone {
+			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.router: none: strategy bluegreen switches traffic and needs a router (proxy)", compose.ExtensionKey))
+		}
+		active, err := d.activeColor(ctx, st.Name)
+		if err != nil {
+			return strategies.Desired{}, err
+		}
+		o.Color = strategies.OtherColor(active)
+	}
+	want, err := st.DesiredWith(release, images, o)
+	if err != nil {
+		return want, BadInput(err.Error())
+	}
+	if st.Ext.ScaleDownDelay != nil {
+		want.ScaleDownDelay = time.Duration(*st.Ext.ScaleDownDelay)
+	}
+	return want, nil
+}
+
+// activeColor is the color of the newest serving release ("" when none
+// ran in a color).
+func (d *Deployer) activeColor(ctx context.Context, stack string) (string, error) {
+	rel, err := d.Store.LatestRelease(ctx, stack, store.StatusActive, store.StatusAwaitingConfirm)
+	switch {
+	case errors.Is(err, store.ErrReleaseNotFound), errors.Is(err, store.ErrStackNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("reading releases of %s: %w", stack, err)
+	}
+	return rel.Color, nil
+}
+
+// observe takes the snapshot a plan starts from, with the serving color.
+func (d *Deployer) observe(ctx context.Context, stack string) (strategies.Snapshot, error) {
+	snap, err := Observe(ctx, d.Engine, stack)
+	if err != nil {
+		return snap, err
+	}
+	snap.ActiveColor, err = d.activeColor(ctx, stack)
+	return snap, err
+}
+
+// checkRouter refuses a plan that needs a router when none runs.
+func (d *Deployer) checkRouter(plan *strategies.Plan) error {
+	if d.Router != nil || !needsRouter(plan.Steps) {
+		return nil
+	}
+	for _, s := range plan.Steps {
+		if s.Route != nil {
+			return fmt.Errorf("%w: route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
+				ErrNoRouter, s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)
+		}
+	}
+	return nil
+}
