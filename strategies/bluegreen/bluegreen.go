@@ -91,6 +91,10 @@ func (BlueGreen) Plan(current strategies.Snapshot, want strategies.Desired) (*st
 
 	// Switch: the router's own probe first, then every route at once.
 	var switches []strategies.Step
+	drains := fmt.Sprintf("; %s drains", active)
+	if len(current.Colors[active]) == 0 {
+		drains = ""
+	}
 	for i := range want.Routes {
 		r := want.Routes[i]
 		names, ok := newNames[r.Service]
@@ -100,7 +104,7 @@ func (BlueGreen) Plan(current strategies.Snapshot, want strategies.Desired) (*st
 		p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionCheckTargets, Service: r.Service, Route: &r, Containers: names,
 			Cause: "the router sees the new color healthy"})
 		switches = append(switches, strategies.Step{Action: strategies.ActionSwitch, Service: r.Service, Route: &r, Containers: names,
-			Cause: fmt.Sprintf("traffic to %s (release %d); %s drains", want.Color, want.Release, active)})
+			Cause: fmt.Sprintf("traffic to %s (release %d)%s", want.Color, want.Release, drains)})
 	}
 	p.Steps = append(p.Steps, switches...)
 

@@ -18,9 +18,10 @@ func RollbackPlan(current strategies.Snapshot, prev strategies.Desired, release 
 	services := slices.Clone(prev.Services)
 	slices.Reverse(services) // dependents first, as a rollback unwinds
 	known := map[string]bool{}
+	p.Steps = append(p.Steps, ensureRoutes(prev)...)
 	for _, svc := range services {
 		known[svc.Name] = true
-		if err := rollbackService(p, svc, current.Containers[svc.Name], release); err != nil {
+		if err := rollbackService(p, svc, current.Containers[svc.Name], release, routerOf(prev, svc.Name)); err != nil {
 			return nil, err
 		}
 	}
@@ -39,7 +40,7 @@ func RollbackPlan(current strategies.Snapshot, prev strategies.Desired, release 
 	return p, nil
 }
 
-func rollbackService(p *strategies.Plan, svc strategies.Service, observed []strategies.Observed, release int) error {
+func rollbackService(p *strategies.Plan, svc strategies.Service, observed []strategies.Observed, release int, rt router) error {
 	pol := svc.Rollback
 	order, note, err := effectiveOrder(svc, pol)
 	if err != nil {
@@ -64,6 +65,7 @@ func rollbackService(p *strategies.Plan, svc strategies.Service, observed []stra
 			// (a start-first batch paused at its health gate): it may be
 			// running, serving under the service's alias.
 			if c.Running() {
+				p.Steps = append(p.Steps, rt.drain(c.Name, "leaves the route before it stops")...)
 				p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionStop, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("started by release %d, never took its name", release)})
 			}
 			p.Confirm = append(p.Confirm, strategies.Step{Action: strategies.ActionRemove, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("started by release %d, never took its name", release)})
@@ -86,6 +88,7 @@ func rollbackService(p *strategies.Plan, svc strategies.Service, observed []stra
 		default:
 			// Added by the release: a replica the previous one did not have.
 			if c.Running() {
+				p.Steps = append(p.Steps, rt.drain(c.Name, "leaves the route before it stops")...)
 				p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionStop, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("added by release %d", release)})
 			}
 			p.Confirm = append(p.Confirm, strategies.Step{Action: strategies.ActionRemove, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("added by release %d", release)})
@@ -96,9 +99,10 @@ func rollbackService(p *strategies.Plan, svc strategies.Service, observed []stra
 		if i > 0 && pol.Interval > 0 {
 			p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionSleep, Service: svc.Name, Duration: pol.Interval, Cause: "interval between batches"})
 		}
-		var starts, waits, stops, renames []strategies.Step
+		var starts, waits, adds, drains, stops, renames []strategies.Step
 		for _, s := range swaps[i:min(i+batch, len(swaps))] {
 			old := s.name + strategies.SuffixOld
+			drains = append(drains, rt.drain(s.name, "leaves the route before it stops")...)
 			stops = append(stops, strategies.Step{Action: strategies.ActionStop, Service: svc.Name, Container: s.name, Cause: fmt.Sprintf("rolled back from release %d", release)})
 			renames = append(renames,
 				strategies.Step{Action: strategies.ActionRename, Service: svc.Name, Container: s.name, NewName: s.name + strategies.SuffixNew, Cause: "step aside for the previous container"},
@@ -107,21 +111,27 @@ func rollbackService(p *strategies.Plan, svc strategies.Service, observed []stra
 			if order == "start-first" {
 				starts = append(starts, strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: old, Cause: "restart the previous container"})
 				waits = append(waits, strategies.Step{Action: strategies.ActionWaitReady, Service: svc.Name, Container: old, Ready: svc.Ready, Cause: "health gate"})
+				adds = append(adds, rt.add(old, "ready: joins the route")...)
 			} else {
 				starts = append(starts, strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: s.name, Cause: "restart the previous container"})
 				waits = append(waits, strategies.Step{Action: strategies.ActionWaitReady, Service: svc.Name, Container: s.name, Ready: svc.Ready, Cause: "health gate"})
+				adds = append(adds, rt.add(s.name, "ready: joins the route")...)
 			}
 		}
 		if order == "start-first" {
 			p.Steps = append(p.Steps, starts...)
 			p.Steps = append(p.Steps, waits...)
+			p.Steps = append(p.Steps, adds...)
+			p.Steps = append(p.Steps, drains...)
 			p.Steps = append(p.Steps, stops...)
 			p.Steps = append(p.Steps, renames...)
 		} else {
+			p.Steps = append(p.Steps, drains...)
 			p.Steps = append(p.Steps, stops...)
 			p.Steps = append(p.Steps, renames...)
 			p.Steps = append(p.Steps, starts...)
 			p.Steps = append(p.Steps, waits...)
+			p.Steps = append(p.Steps, adds...)
 		}
 	}
 	strategies.SortObserved(restarts)
@@ -129,6 +139,7 @@ func rollbackService(p *strategies.Plan, svc strategies.Service, observed []stra
 		p.Steps = append(p.Steps,
 			strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("stopped by release %d", release)},
 			strategies.Step{Action: strategies.ActionWaitReady, Service: svc.Name, Container: c.Name, Ready: svc.Ready, Cause: "health gate"})
+		p.Steps = append(p.Steps, rt.add(c.Name, "ready: joins the route")...)
 	}
 	return nil
 }

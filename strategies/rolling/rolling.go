@@ -34,8 +34,9 @@ func (Rolling) Plan(current strategies.Snapshot, want strategies.Desired) (*stra
 	p := &strategies.Plan{Stack: want.Stack, Release: want.Release, Strategy: Name, Failure: map[string]strategies.FailurePolicy{}}
 	p.Steps = append(p.Steps, strategies.LeftoverSteps(current)...)
 	p.Steps = append(p.Steps, strategies.InfraSteps(current, want)...)
+	p.Steps = append(p.Steps, ensureRoutes(want)...)
 	for _, svc := range want.Services {
-		if err := planService(p, svc, current.Containers[svc.Name], want.Release); err != nil {
+		if err := planService(p, svc, current.Containers[svc.Name], want.Release, routerOf(want, svc.Name)); err != nil {
 			return nil, err
 		}
 	}
@@ -53,7 +54,7 @@ type replacement struct {
 	restart bool                 // same config, just stopped: start it again
 }
 
-func planService(p *strategies.Plan, svc strategies.Service, observed []strategies.Observed, release int) error {
+func planService(p *strategies.Plan, svc strategies.Service, observed []strategies.Observed, release int, rt router) error {
 	if svc.FixedName != "" && svc.Replicas > 1 {
 		return fmt.Errorf("service %s: container_name %q allows one replica, want %d", svc.Name, svc.FixedName, svc.Replicas)
 	}
@@ -74,6 +75,7 @@ func planService(p *strategies.Plan, svc strategies.Service, observed []strategi
 		old, exists := byNumber[n]
 		switch {
 		case exists && old.Hash == svc.Hash && old.Running():
+			p.Steps = append(p.Steps, rt.add(name, "up to date: in the route")...)
 			continue
 		case exists && old.Hash == svc.Hash:
 			todo = append(todo, replacement{n: n, name: name, old: &old, restart: true})
@@ -90,7 +92,7 @@ func planService(p *strategies.Plan, svc strategies.Service, observed []strategi
 		if i > 0 && pol.Interval > 0 {
 			p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionSleep, Service: svc.Name, Duration: pol.Interval, Cause: "interval between batches"})
 		}
-		steps := batchSteps(svc, part, order, release, &p.Confirm)
+		steps := batchSteps(svc, part, order, release, &p.Confirm, rt)
 		batchID := len(p.Steps) + 1 // unique within the plan
 		for k := range steps {
 			steps[k].Batch = batchID
@@ -111,6 +113,7 @@ func planService(p *strategies.Plan, svc strategies.Service, observed []strategi
 	strategies.SortObserved(others)
 	for _, c := range others {
 		if c.Running() {
+			p.Steps = append(p.Steps, rt.drain(c.Name, fmt.Sprintf("scaled to %d replicas", svc.Replicas))...)
 			p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionStop, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("scaled to %d replicas", svc.Replicas)})
 		}
 		p.Confirm = append(p.Confirm, strategies.Step{Action: strategies.ActionRemove, Service: svc.Name, Container: c.Name, Cause: fmt.Sprintf("scaled to %d replicas", svc.Replicas)})
@@ -138,12 +141,13 @@ func effectiveOrder(svc strategies.Service, pol strategies.UpdatePolicy) (order,
 	return "stop-first", fmt.Sprintf("service %s publishes host port %s: rolling stop-first instead of start-first (allowed)", svc.Name, ports), nil
 }
 
-func batchSteps(svc strategies.Service, part []replacement, order string, release int, confirm *[]strategies.Step) []strategies.Step {
-	var creates, starts, waits, stops, renames []strategies.Step
+func batchSteps(svc strategies.Service, part []replacement, order string, release int, confirm *[]strategies.Step, rt router) []strategies.Step {
+	var creates, starts, waits, adds, drains, stops, renames []strategies.Step
 	for _, r := range part {
 		if r.restart {
 			starts = append(starts, strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: r.name, Cause: "up to date but " + r.old.State})
 			waits = append(waits, waitReady(svc, r.name))
+			adds = append(adds, rt.add(r.name, "ready: joins the route")...)
 			continue
 		}
 		tmp := r.name + strategies.SuffixNew
@@ -156,6 +160,7 @@ func batchSteps(svc strategies.Service, part []replacement, order string, releas
 		creates = append(creates, strategies.Step{Action: strategies.ActionCreate, Service: svc.Name, Spec: &spec, Cause: cause})
 		if r.old != nil {
 			if r.old.Running() {
+				drains = append(drains, rt.drain(r.name, "leaves the route before it stops")...)
 				stops = append(stops, strategies.Step{Action: strategies.ActionStop, Service: svc.Name, Container: r.name, Cause: fmt.Sprintf("replaced by release %d (%s)", release, order)})
 			}
 			renames = append(renames, strategies.Step{Action: strategies.ActionRename, Service: svc.Name, Container: r.name, NewName: r.name + strategies.SuffixOld, Cause: "kept stopped until confirm, for rollback"})
@@ -169,9 +174,11 @@ func batchSteps(svc strategies.Service, part []replacement, order string, releas
 			}
 			starts = append(starts, strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: tmp, Cause: cause})
 			waits = append(waits, waitReady(svc, tmp))
+			adds = append(adds, rt.add(tmp, "ready: joins the route")...)
 		} else {
 			starts = append(starts, strategies.Step{Action: strategies.ActionStart, Service: svc.Name, Container: r.name, Cause: fmt.Sprintf("release %d", release)})
 			waits = append(waits, waitReady(svc, r.name))
+			adds = append(adds, rt.add(r.name, "ready: joins the route")...)
 		}
 	}
 	var steps []strategies.Step
@@ -179,14 +186,18 @@ func batchSteps(svc strategies.Service, part []replacement, order string, releas
 	if order == "start-first" {
 		steps = append(steps, starts...)
 		steps = append(steps, waits...)
+		steps = append(steps, adds...)
+		steps = append(steps, drains...)
 		steps = append(steps, stops...)
 		steps = append(steps, renames...)
 		return steps
 	}
+	steps = append(steps, drains...)
 	steps = append(steps, stops...)
 	steps = append(steps, renames...)
 	steps = append(steps, starts...)
 	steps = append(steps, waits...)
+	steps = append(steps, adds...)
 	return steps
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/lb"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/rolling"
 )
@@ -120,6 +121,13 @@ func desired(release int, services ...strategies.Service) strategies.Desired {
 	return strategies.Desired{Stack: stack, Release: release, Networks: []engine.NetworkSpec{network()}, Services: services}
 }
 
+// routed routes service api of d through the proxy on :8080.
+func routed(d strategies.Desired) strategies.Desired {
+	d.Routes = append(d.Routes, strategies.Route{Service: "api", Port: 80, Network: stack + "_default",
+		Route: lb.Route{Name: stack + "/api", Listen: ":8080", Health: lb.Health{Path: "/healthz"}}})
+	return d
+}
+
 // snapshot is a stack whose network exists, running containers.
 func snapshot(containers ...[]strategies.Observed) strategies.Snapshot {
 	s := strategies.Snapshot{Stack: stack, Containers: map[string][]strategies.Observed{},
@@ -185,6 +193,18 @@ func TestPlan_Golden(t *testing.T) {
 			golden:  "batch3_stop_first",
 			current: snapshot(running(api1, 4, 1)),
 			want:    desired(2, withUpdate(api2, policy(3, 0, "stop-first", 0))),
+		},
+		{
+			desc:    "routed, batch 2 start-first: new containers join the route when ready, old ones drain before they stop",
+			golden:  "routed_start_first",
+			current: snapshot(running(api1, 4, 1)),
+			want:    routed(desired(2, withUpdate(api2, policy(2, 0, "start-first", 0)))),
+		},
+		{
+			desc:    "routed, batch 2 stop-first: old containers drain first, new ones join when ready",
+			golden:  "routed_stop_first",
+			current: snapshot(running(api1, 4, 1)),
+			want:    routed(desired(2, withUpdate(api2, policy(2, 0, "stop-first", 0)))),
 		},
 		{
 			desc:    "first deploy: nothing to replace or keep, no confirm steps",
@@ -545,6 +565,13 @@ func TestRollbackPlan_Golden(t *testing.T) {
 			golden:  "rollback_batch2_start_first",
 			current: snapshot(running(pg, 1, 1), swapped(api1, api2, 4, 1, 2)),
 			prev:    desired(1, pg, withRollback(api1, policy(2, time.Second, "start-first", 0))),
+			release: 2,
+		},
+		{
+			desc:    "routed, rollback batch 2 start-first: the old containers rejoin the route before the new ones drain",
+			golden:  "rollback_routed_start_first",
+			current: snapshot(running(pg, 1, 1), swapped(api1, api2, 4, 1, 2)),
+			prev:    routed(desired(1, pg, withRollback(api1, policy(2, 0, "start-first", 0)))),
 			release: 2,
 		},
 		{
