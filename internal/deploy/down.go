@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/engine"
@@ -16,6 +17,7 @@ type DownResult struct {
 	Containers []string `json:"containers"`
 	Networks   []string `json:"networks"`
 	Volumes    []string `json:"volumes"`
+	Routes     []string `json:"routes,omitempty"`
 }
 
 // Down stops and removes every container and network of a stack (found by
@@ -34,19 +36,40 @@ func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownRe
 	defer d.Store.Release(context.WithoutCancel(ctx), lock) //nolint:errcheck // best effort; a stale lock is detectable
 
 	byStack := map[string]string{compose.LabelProject: stack}
-	containers, err := d.Engine.ListContainers(ctx, byStack)
-	if err != nil {
-		return res, fmt.Errorf("listing containers of %s: %w", stack, err)
-	}
-	networks, err := d.Engine.ListNetworks(ctx, byStack)
-	if err != nil {
-		return res, fmt.Errorf("listing networks of %s: %w", stack, err)
+	var containers []engine.Container
+	var networks []engine.Network
+	// The stack's own project and its blue-green colors.
+	for _, project := range []string{stack, compose.ColorProject(stack, "blue"), compose.ColorProject(stack, "green")} {
+		byProject := map[string]string{compose.LabelProject: project}
+		cs, err := d.Engine.ListContainers(ctx, byProject)
+		if err != nil {
+			return res, fmt.Errorf("listing containers of %s: %w", project, err)
+		}
+		containers = append(containers, cs...)
+		ns, err := d.Engine.ListNetworks(ctx, byProject)
+		if err != nil {
+			return res, fmt.Errorf("listing networks of %s: %w", project, err)
+		}
+		networks = append(networks, ns...)
 	}
 	_, known := d.Store.GetStack(ctx, stack)
 	if len(containers) == 0 && len(networks) == 0 && errors.Is(known, store.ErrStackNotFound) {
 		return res, BadInput(fmt.Sprintf("no stack named %q: nothing runs under that project name and cutover has no record of it", stack))
 	}
 	var errs []error
+	if d.Router != nil {
+		for _, r := range d.Router.Status() {
+			if !strings.HasPrefix(r.Route.Name, stack+"/") {
+				continue
+			}
+			if err := d.Router.RemoveRoute(ctx, r.Route.Name); err != nil {
+				errs = append(errs, fmt.Errorf("removing route %s: %w", r.Route.Name, err))
+				continue
+			}
+			res.Routes = append(res.Routes, r.Route.Name)
+			d.emit(Event{Stack: stack, Kind: KindStep, Action: "remove-route", Target: r.Route.Name, Status: "done"})
+		}
+	}
 	for _, c := range containers {
 		if c.Running() {
 			if err := d.Engine.StopContainer(ctx, c.Name, nil); err != nil && !errors.Is(err, engine.ErrNotFound) {

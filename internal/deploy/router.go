@@ -19,6 +19,8 @@ type Router interface {
 	// once the targets that left have drained.
 	SetTargets(ctx context.Context, route string, addrs []string) error
 	Targets(ctx context.Context, route string) ([]string, error)
+	// Status lists every route with its targets.
+	Status() []lb.RouteStatus
 }
 
 var _ Router = (*lb.Proxy)(nil)
