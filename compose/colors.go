@@ -31,6 +31,9 @@ func (s *Stack) DesiredWith(release int, images map[string]ResolvedImage, o Desi
 		if err := s.applyRoutes(&d); err != nil {
 			return d, err
 		}
+		if err := s.applyVerify(&d); err != nil {
+			return d, err
+		}
 	default:
 		return d, fmt.Errorf("%s.router: router %q is not available in this version of cutover (available: proxy, none)", ExtensionKey, o.Router)
 	}

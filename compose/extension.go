@@ -89,6 +89,7 @@ type Notify struct {
 // ServiceExtension is a service's `x-cutover` block.
 type ServiceExtension struct {
 	Route         *Route          `yaml:"route,omitempty" json:"route,omitempty"`
+	Verify        *Verify         `yaml:"verify,omitempty" json:"verify,omitempty"`
 	Watch         *Watch          `yaml:"watch,omitempty" json:"watch,omitempty"`
 	Shared        bool            `yaml:"shared,omitempty" json:"shared,omitempty"`
 	HealthTimeout *types.Duration `yaml:"health_timeout,omitempty" json:"health_timeout,omitempty"`
@@ -104,6 +105,15 @@ type Route struct {
 	// DrainTimeout bounds how long a target leaving the route may finish
 	// its in-flight requests (default 30s).
 	DrainTimeout *types.Duration `yaml:"drain_timeout,omitempty" json:"drain_timeout,omitempty"`
+}
+
+// Verify is a check a new color must pass before traffic switches to it:
+// an HTTP GET of a path on each new container, a command run on the host
+// with CUTOVER_TARGET=http://<container address>, or both.
+type Verify struct {
+	HTTP    string          `yaml:"http,omitempty" json:"http,omitempty"`
+	Command string          `yaml:"command,omitempty" json:"command,omitempty"`
+	Timeout *types.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
 // Watch says which pushed tags redeploy a service.
@@ -122,7 +132,9 @@ func knownKeys(block string) []string {
 	case "notify":
 		return []string{"slack", "webhook", "email"}
 	case "service":
-		return []string{"route", "watch", "shared", "health_timeout", "min_ready"}
+		return []string{"route", "verify", "watch", "shared", "health_timeout", "min_ready"}
+	case "verify":
+		return []string{"http", "command", "timeout"}
 	case "route":
 		return []string{"port", "health", "listen", "host", "drain_timeout"}
 	case "watch":
@@ -199,6 +211,17 @@ func (e ServiceExtension) Validate(path string) error {
 		}
 		if r.DrainTimeout != nil && *r.DrainTimeout < 0 {
 			return fmt.Errorf("%s.route.drain_timeout: must not be negative, got %s", path, time.Duration(*r.DrainTimeout))
+		}
+	}
+	if v := e.Verify; v != nil {
+		if v.HTTP == "" && v.Command == "" {
+			return fmt.Errorf("%s.verify: set http (a path) or command", path)
+		}
+		if v.HTTP != "" && !strings.HasPrefix(v.HTTP, "/") {
+			return fmt.Errorf("%s.verify.http: %q must be an HTTP path starting with /", path, v.HTTP)
+		}
+		if v.Timeout != nil && *v.Timeout <= 0 {
+			return fmt.Errorf("%s.verify.timeout: must be positive, got %s", path, time.Duration(*v.Timeout))
 		}
 	}
 	for name, d := range map[string]*types.Duration{"health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {

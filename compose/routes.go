@@ -117,3 +117,25 @@ func (s *Stack) applyRoutes(d *strategies.Desired) error {
 	}
 	return nil
 }
+
+// DefaultVerifyTimeout bounds an x-cutover.verify check without a timeout.
+const DefaultVerifyTimeout = 30 * time.Second
+
+// applyVerify sets each routed service's x-cutover.verify check.
+func (s *Stack) applyVerify(d *strategies.Desired) error {
+	for i := range d.Services {
+		svc := &d.Services[i]
+		v := s.Services[svc.Name].Verify
+		if v == nil {
+			continue
+		}
+		if _, ok := d.RouteOf(svc.Name); !ok {
+			return fmt.Errorf("services.%s.%s.verify: the service is not routed (no published port, no route block), so there is no switch to verify", svc.Name, ExtensionKey)
+		}
+		svc.Verify = &strategies.Verify{Path: v.HTTP, Command: v.Command, Timeout: DefaultVerifyTimeout}
+		if v.Timeout != nil {
+			svc.Verify.Timeout = time.Duration(*v.Timeout)
+		}
+	}
+	return nil
+}

@@ -58,6 +58,9 @@ type Service struct {
 	// Shared services run once, in the stack's own project, for both
 	// colors (a database with a named volume); the others are colored.
 	Shared bool
+	// Verify, when set, must pass on every new container of a blue-green
+	// release before traffic switches to it.
+	Verify *Verify `json:",omitempty"`
 	// Project is the compose project the service's containers belong to:
 	// the stack, or <stack>-<color> for colored services in blue-green.
 	Project string
@@ -85,6 +88,15 @@ type UpdatePolicy struct {
 // tolerate 29 failures, not 28.
 func (p UpdatePolicy) MaxFailures(replicas int) int {
 	return int(math.Floor(p.MaxFailureRatio*float64(replicas) + 1e-9))
+}
+
+// Verify is x-cutover.verify: an HTTP GET of Path on a container's route
+// port (2xx passes) and/or a host command run with CUTOVER_TARGET set to
+// http://<container address>, each bounded by Timeout.
+type Verify struct {
+	Path    string `json:",omitempty"`
+	Command string `json:",omitempty"`
+	Timeout time.Duration
 }
 
 // ReadyPolicy tells the executor when a container is ready.

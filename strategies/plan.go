@@ -6,6 +6,7 @@ package strategies
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,8 @@ const (
 	// ActionRouteDrain takes Container out of Route's targets and waits
 	// for its in-flight requests (rolling, before a stop).
 	ActionRouteDrain Action = "route-drain"
+	// ActionVerify runs a service's x-cutover.verify check on Containers.
+	ActionVerify Action = "verify"
 )
 
 // Step is one action of a plan.
@@ -72,6 +75,8 @@ type Step struct {
 	Containers []string `json:",omitempty"`
 	// Route is what route steps act on.
 	Route *Route `json:",omitempty"`
+	// Verify is the check a verify step runs.
+	Verify *Verify `json:",omitempty"`
 	// Batch groups steps of one batch: adjacent steps with the same action
 	// and the same non-zero Batch may run at the same time.
 	Batch int `json:",omitempty"`
@@ -97,7 +102,7 @@ func (s Step) Target() string {
 		return strings.Join(s.Containers, ", ")
 	case ActionEnsureRoute, ActionRemoveRoute:
 		return s.Route.Route.Name
-	case ActionCheckTargets, ActionSwitch:
+	case ActionCheckTargets, ActionSwitch, ActionVerify:
 		return s.Route.Route.Name + " → " + strings.Join(s.Containers, ", ")
 	case ActionRouteAdd:
 		return s.Route.Route.Name + " + " + s.Container
@@ -121,6 +126,15 @@ func (s Step) String() string {
 		line += ")"
 	case ActionMonitor:
 		line += fmt.Sprintf(" (for %s)", s.Duration)
+	case ActionVerify:
+		var checks []string
+		if s.Verify.Path != "" {
+			checks = append(checks, "GET "+s.Verify.Path)
+		}
+		if s.Verify.Command != "" {
+			checks = append(checks, "command "+strconv.Quote(s.Verify.Command))
+		}
+		line += " (" + strings.Join(checks, ", ") + ")"
 	case ActionEnsureRoute:
 		r := s.Route.Route
 		line += " (listen " + r.Listen

@@ -377,3 +377,42 @@ func TestRolling_ThroughProxy(t *testing.T) {
 	}
 	e.mustServe("v2")
 }
+
+// TestBlueGreen_Verify: x-cutover.verify runs on every new container
+// before the switch; a failing check fails the release with the check's
+// answer and leaves no container behind.
+func TestBlueGreen_Verify(t *testing.T) {
+	e := newBGEnv(t)
+	data, err := os.ReadFile(e.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withVerify := func(verify string) {
+		s := strings.Replace(string(data), "      route: {", "      verify: "+verify+"\n      route: {", 1)
+		if err := os.WriteFile(e.file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withVerify(`{http: "/env?k=NOT_SET"}`)
+	res, err := e.deploy("v1")
+	if !errors.Is(err, deploy.ErrDeployFailed) || !strings.Contains(res.Release.Reason, "404") || !strings.Contains(res.Release.Reason, "NOT_SET is not set") {
+		t.Fatalf("deploy with a failing verify: %v, reason %q; want a failed release quoting the answer", err, res.Release.Reason)
+	}
+	if n := len(e.colorContainers("blue")); n != 0 {
+		t.Errorf("%d containers left after a failed verify", n)
+	}
+	out := filepath.Join(t.TempDir(), "targets")
+	withVerify(fmt.Sprintf(`{http: /version, command: 'echo "$$CUTOVER_TARGET $$CUTOVER_SERVICE" >> %s'}`, out))
+	if _, err := e.deploy("v1"); err != nil {
+		t.Fatalf("deploy with a passing verify: %v", err)
+	}
+	e.mustServe("v1")
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "http://") || !strings.HasSuffix(lines[0], ":8080 web") {
+		t.Errorf("verify command ran with %q, want one line per new container: http://<ip>:8080 web", lines)
+	}
+}

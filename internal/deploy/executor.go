@@ -285,6 +285,8 @@ func (x *Executor) apply(ctx context.Context, s strategies.Step) (done, error) {
 	case strategies.ActionEnsureRoute, strategies.ActionRemoveRoute, strategies.ActionCheckTargets,
 		strategies.ActionSwitch, strategies.ActionRouteAdd, strategies.ActionRouteDrain:
 		err = x.applyRoute(ctx, s, &d)
+	case strategies.ActionVerify:
+		err = x.verify(ctx, s)
 	case strategies.ActionSleep:
 		select {
 		case <-ctx.Done():

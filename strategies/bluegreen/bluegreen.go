@@ -103,6 +103,10 @@ func (BlueGreen) Plan(current strategies.Snapshot, want strategies.Desired) (*st
 		}
 		p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionCheckTargets, Service: r.Service, Route: &r, Containers: names,
 			Cause: "the router sees the new color healthy"})
+		if svc, ok := serviceOf(colored, r.Service); ok && svc.Verify != nil {
+			p.Steps = append(p.Steps, strategies.Step{Action: strategies.ActionVerify, Service: r.Service, Route: &r, Containers: names, Verify: svc.Verify,
+				Cause: "x-cutover.verify passes before the switch"})
+		}
 		switches = append(switches, strategies.Step{Action: strategies.ActionSwitch, Service: r.Service, Route: &r, Containers: names,
 			Cause: fmt.Sprintf("traffic to %s (release %d)%s", want.Color, want.Release, drains)})
 	}
@@ -239,6 +243,15 @@ func unchanged(running map[string][]strategies.Observed, colored []strategies.Se
 }
 
 func isColored(colored []strategies.Service, name string) bool { return containsService(colored, name) }
+
+func serviceOf(svcs []strategies.Service, name string) (strategies.Service, bool) {
+	for _, s := range svcs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return strategies.Service{}, false
+}
 
 func containsService(svcs []strategies.Service, name string) bool {
 	return slices.ContainsFunc(svcs, func(s strategies.Service) bool { return s.Name == name })
