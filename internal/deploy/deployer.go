@@ -139,8 +139,10 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		d.emit(Event{Stack: st.Name, Kind: KindMessage, Status: "warning", Message: field + " is not supported by cutover yet and is ignored"})
 	}
 	refs := imageRefs(st, req.Images)
-	if err := d.validatePlan(ctx, st, strategy, refs, req.Overrides); err != nil {
+	if err := d.validatePlan(ctx, st, strategy, refs, req.Overrides); err != nil && !(req.DryRun && errors.Is(err, ErrNoRouter)) {
 		return Result{}, err
+	} else if err != nil {
+		d.emit(Event{Stack: st.Name, Kind: KindMessage, Status: "warning", Message: err.Error()})
 	}
 	if req.DryRun {
 		return d.dryRun(ctx, st, strategy, refs, req.Overrides)

@@ -65,9 +65,15 @@ func (d *Deployer) checkRouter(plan *strategies.Plan) error {
 	}
 	for _, s := range plan.Steps {
 		if s.Route != nil {
-			return fmt.Errorf("%w: route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
-				ErrNoRouter, s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)
+			return noRouter{fmt.Sprintf("route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
+				s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)}
 		}
 	}
 	return nil
 }
+
+// noRouter is ErrNoRouter with the route that needs it.
+type noRouter struct{ msg string }
+
+func (e noRouter) Error() string        { return e.msg }
+func (e noRouter) Is(target error) bool { return target == ErrNoRouter }

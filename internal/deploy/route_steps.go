@@ -23,7 +23,7 @@ func needsRouter(steps []strategies.Step) bool {
 // applyRoute runs a route step. d.prev records what undoing it restores.
 func (x *Executor) applyRoute(ctx context.Context, s strategies.Step, d *done) error {
 	if x.Router == nil {
-		return fmt.Errorf("%w: route %s needs the built-in proxy, which runs in the daemon: start `cutover serve`", ErrNoRouter, s.Route.Route.Name)
+		return noRouter{fmt.Sprintf("route %s needs the built-in proxy, which runs in the daemon: start `cutover serve`", s.Route.Route.Name)}
 	}
 	name := s.Route.Route.Name
 	switch s.Action {
