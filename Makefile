@@ -40,3 +40,8 @@ clean:
 bench-rolling: ## time a 10-replica, batch-2, start-first rolling release and its overhead (real Docker engine)
 	$(GO) build -o $(BIN)/cutover-bench ./cmd/cutover-bench
 	$(BIN)/cutover-bench rolling $(BENCH_FLAGS)
+
+.PHONY: bench-proxy
+bench-proxy: ## proxy overhead: wrk against the test app directly, through the built-in proxy and through nginx
+	./scripts/bench-deps.sh
+	$(GO) run ./cmd/cutover-bench proxy $(BENCH_FLAGS)

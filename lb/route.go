@@ -5,7 +5,12 @@
 // finish their in-flight requests but get no new ones.
 package lb
 
-import "time"
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
 
 // Route is one entry point of a routed service.
 type Route struct {
@@ -71,4 +76,54 @@ type TargetStatus struct {
 type RouteStatus struct {
 	Route   Route          `json:"route"`
 	Targets []TargetStatus `json:"targets"`
+}
+
+// withDefaults returns r with every zero duration and threshold set to its
+// default and Host in the form requests are matched against.
+func (r Route) withDefaults() Route {
+	if r.DrainTimeout <= 0 {
+		r.DrainTimeout = DefaultDrainTimeout
+	}
+	h := &r.Health
+	if h.Interval <= 0 {
+		h.Interval = DefaultProbeInterval
+	}
+	if h.Timeout <= 0 {
+		h.Timeout = DefaultProbeTimeout
+	}
+	if h.HealthyThreshold <= 0 {
+		h.HealthyThreshold = DefaultHealthyThreshold
+	}
+	if h.UnhealthyThreshold <= 0 {
+		h.UnhealthyThreshold = DefaultUnhealthyThreshold
+	}
+	if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
+		h.Path = "/" + h.Path
+	}
+	r.Host = normalHost(r.Host)
+	return r
+}
+
+// validate reports what makes r unusable.
+func (r Route) validate() error {
+	if r.Name == "" {
+		return fmt.Errorf("%w: route has no name", ErrInvalid)
+	}
+	if _, _, err := net.SplitHostPort(r.Listen); err != nil {
+		return fmt.Errorf("%w: route %s: listen address %q: %v", ErrInvalid, r.Name, r.Listen, err)
+	}
+	if strings.ContainsAny(r.Host, "/ ") {
+		return fmt.Errorf("%w: route %s: host %q is not a host name", ErrInvalid, r.Name, r.Host)
+	}
+	return nil
+}
+
+// normalHost is host as routes match it: lower case, without a port, the
+// brackets of an IPv6 literal or a trailing dot.
+func normalHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }

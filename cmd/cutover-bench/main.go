@@ -3,6 +3,7 @@
 // figures, not in timed tests.
 //
 //	cutover-bench rolling [-runs N]
+//	cutover-bench proxy [-duration D] [-connections N]
 package main
 
 import (
@@ -24,6 +25,7 @@ type benchmark struct {
 
 var benchmarks = map[string]benchmark{
 	"rolling": {runRolling, "time a 10-replica, batch-2, start-first rolling release and its overhead"},
+	"proxy":   {runProxy, "throughput and latency of the built-in proxy against direct and nginx (wrk)"},
 }
 
 func main() { os.Exit(run()) }
