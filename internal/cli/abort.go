@@ -12,18 +12,19 @@ func newAbortCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "abort STACK",
 		Short: "Stop the deploy in progress and roll back what it changed",
-		Long: `Abort signals the process deploying the stack (it must run on this host); that
-process undoes every step it took, so the previous release serves, and records
-the release aborted. Abort waits until it has.`,
+		Long: `Abort stops the deploy of the stack: a daemon cancels the deploy it runs; without
+a daemon, abort signals the process deploying the stack (it must run on this
+host). The deploy undoes every step it took, so the previous release serves,
+and records the release aborted. Abort waits until it has.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+			b, err := g.backend(ctx, newProgress(g.stderr, ""))
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			rel, err := a.deployer.Abort(ctx, args[0], wait)
+			defer b.Close()
+			rel, err := b.Abort(ctx, args[0], wait)
 			if err != nil {
 				return err
 			}

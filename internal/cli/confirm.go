@@ -15,12 +15,12 @@ func newConfirmCmd(g *globals) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+			b, err := g.backend(ctx, newProgress(g.stderr, ""))
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			rel, err := a.deployer.Confirm(ctx, args[0])
+			defer b.Close()
+			rel, err := b.Confirm(ctx, args[0])
 			if err != nil {
 				return err
 			}

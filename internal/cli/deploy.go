@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -107,27 +108,20 @@ func runDeploy(cmd *cobra.Command, g *globals, o *deployOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+	b, err := g.backend(ctx, newProgress(g.stderr, ""))
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	res, err := a.deployer.Deploy(ctx, deploy.Request{
+	defer b.Close()
+	res, err := b.Deploy(ctx, deploy.Request{
 		Stack: st, Strategy: o.strategy, Images: images, DryRun: o.dryRun, LockWait: o.lockWait, Overrides: o.rolling.overrides(cmd),
 	})
-	return finishDeploy(cmd, g, a, o.output, res, err)
+	return finishDeploy(g, o.output, res, err)
 }
 
-// finishDeploy waits for auto-confirm when the release asks for it, then
-// reports the outcome.
-func finishDeploy(cmd *cobra.Command, g *globals, a *app, output string, res deploy.Result, err error) error {
-	if err == nil && !res.DryRun && res.Release.Status == store.StatusAwaitingConfirm && !res.Release.AutoConfirmAt.IsZero() {
-		var rel store.Release
-		rel, err = a.deployer.WaitAutoConfirm(cmd.Context(), res.Release.Stack, res.Release.Number)
-		if rel.Number != 0 {
-			res.Release = rel
-		}
-	}
+// finishDeploy reports a deploy's outcome (the backend already waited for
+// auto-confirm when the release asked for it).
+func finishDeploy(g *globals, output string, res api.Result, err error) error {
 	if output == "json" {
 		if jerr := writeDeployJSON(g, res, err); jerr != nil {
 			return jerr
@@ -168,18 +162,10 @@ type deploySummary struct {
 	ExitCode int                       `json:"exit_code"`
 }
 
-func writeDeployJSON(g *globals, res deploy.Result, err error) error {
+func writeDeployJSON(g *globals, res api.Result, err error) error {
 	s := deploySummary{Stack: res.Release.Stack, Release: res.Release.Number, Status: string(res.Release.Status),
-		Strategy: res.Release.Strategy, Images: res.Release.Images, ExitCode: ExitCode(err)}
-	if res.Plan != nil {
-		s.DryRun = res.DryRun
-		for _, st := range res.Plan.Steps {
-			s.Plan = append(s.Plan, st.String())
-		}
-		for _, st := range res.Plan.Confirm {
-			s.Confirm = append(s.Confirm, st.String())
-		}
-	}
+		Strategy: res.Release.Strategy, Images: res.Release.Images, ExitCode: ExitCode(err),
+		DryRun: res.DryRun, Plan: res.Plan, Confirm: res.Confirm}
 	if !res.Release.StartedAt.IsZero() && !res.Release.FinishedAt.IsZero() {
 		s.Duration = res.Release.FinishedAt.Sub(res.Release.StartedAt).Round(time.Millisecond).String()
 	}
@@ -197,9 +183,9 @@ func writeDeployJSON(g *globals, res deploy.Result, err error) error {
 	return nil
 }
 
-func writeDeployText(g *globals, res deploy.Result) {
+func writeDeployText(g *globals, res api.Result) {
 	if res.DryRun {
-		fmt.Fprint(g.stdout, res.Plan.String())
+		fmt.Fprint(g.stdout, res.PlanText)
 		fmt.Fprintln(g.stdout, "dry run: nothing was changed")
 		return
 	}

@@ -19,12 +19,12 @@ The release history stays; the stack is marked down until its next deploy.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+			b, err := g.backend(ctx, newProgress(g.stderr, ""))
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			res, err := a.deployer.Down(ctx, args[0], volumes)
+			defer b.Close()
+			res, err := b.Down(ctx, args[0], volumes)
 			if err != nil {
 				return err
 			}

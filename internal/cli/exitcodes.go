@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -14,7 +15,7 @@ const (
 	ExitFailed   = 1 // the release failed or was aborted; the previous release serves
 	ExitBadInput = 2 // bad flags, compose file or request; nothing was changed
 	ExitConflict = 3 // another deploy holds the stack's lock
-	ExitEnv      = 4 // the Docker engine or the state dir is unusable
+	ExitEnv      = 4 // the Docker engine, the state dir or the daemon is unusable
 )
 
 // usageError marks flag and argument mistakes.
@@ -42,7 +43,7 @@ func ExitCode(err error) int {
 		return ExitConflict
 	case errors.Is(err, deploy.ErrDeployFailed), errors.Is(err, deploy.ErrAborted), errors.Is(err, deploy.ErrPaused), errors.Is(err, context.Canceled):
 		return ExitFailed
-	case errors.As(err, &env), errors.Is(err, deploy.ErrNoRouter):
+	case errors.As(err, &env), errors.Is(err, api.ErrEnv), errors.Is(err, deploy.ErrNoRouter):
 		return ExitEnv
 	}
 	return ExitFailed

@@ -20,25 +20,16 @@ func newHistoryCmd(g *globals) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openStore()
+			b, err := g.backend(ctx, nil)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			if _, err := s.GetStack(ctx, args[0]); err != nil {
-				return usageError{err}
-			}
-			releases, err := s.ListReleases(ctx, args[0])
+			defer b.Close()
+			releases, err := b.History(ctx, args[0]) // newest first, without specs
 			if err != nil {
-				return envError{err}
-			}
-			for i, j := 0, len(releases)-1; i < j; i, j = i+1, j-1 {
-				releases[i], releases[j] = releases[j], releases[i]
+				return err
 			}
 			if output == "json" {
-				for i := range releases {
-					releases[i].Spec = nil // large; `history -o json` is about outcomes
-				}
 				enc := json.NewEncoder(g.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(releases)

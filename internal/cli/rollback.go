@@ -31,19 +31,19 @@ with the stack's strategy.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, newProgress(g.stderr, ""))
+			if to == 0 && cmd.Flags().Changed("strategy") {
+				return usageError{fmt.Errorf("--strategy applies only with --to")}
+			}
+			b, err := g.backend(ctx, newProgress(g.stderr, ""))
 			if err != nil {
 				return err
 			}
-			defer a.close()
+			defer b.Close()
 			if to > 0 {
-				res, err := a.deployer.RollbackTo(ctx, args[0], to, deploy.Request{Strategy: strategy, LockWait: lockWait, Overrides: rolling.overrides(cmd)})
-				return finishDeploy(cmd, g, a, output, res, err)
+				res, err := b.RollbackTo(ctx, args[0], to, deploy.Request{Strategy: strategy, LockWait: lockWait, Overrides: rolling.overrides(cmd)})
+				return finishDeploy(g, output, res, err)
 			}
-			if cmd.Flags().Changed("strategy") {
-				return usageError{fmt.Errorf("--strategy applies only with --to")}
-			}
-			rel, err := a.deployer.RollbackWith(ctx, args[0], rolling.overrides(cmd))
+			rel, err := b.Rollback(ctx, args[0], rolling.overrides(cmd))
 			if err != nil {
 				return err
 			}

@@ -20,14 +20,20 @@ import (
 // Env-var names the CLI reads.
 const (
 	EnvStateDir = "CUTOVER_STATE_DIR"
+	// EnvServer names the daemon to use: http://host:port or unix:///path.
+	EnvServer = "CUTOVER_SERVER"
+	// EnvToken is the daemon's bearer token (TCP).
+	EnvToken = "CUTOVER_TOKEN"
 )
 
 // globals are the flags every command shares.
 type globals struct {
-	stateDir string
-	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
+	stateDir  string
+	logLevel  string
+	server    string
+	tokenFile string
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // Execute runs the CLI and returns the exit code.
@@ -75,7 +81,9 @@ a record of every release, and a clean way back when a release is sick.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "state directory (env "+EnvStateDir+"; default "+defaultStateDir()+")")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level for diagnostics on stderr: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level for diagnostics on stderr: debug, info, warn, error (serve: default info)")
+	root.PersistentFlags().StringVar(&g.server, "server", "", "cutover daemon to use: http://host:port or unix:///path (env "+EnvServer+"; default: the state dir's socket when a daemon answers there, else run in this process)")
+	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", "", "file holding the daemon's bearer token (env "+EnvToken+"): sent to a daemon over TCP; required by serve --listen")
 	root.AddCommand(
 		newDeployCmd(g),
 		newStatusCmd(g),
@@ -85,6 +93,7 @@ a record of every release, and a clean way back when a release is sick.`,
 		newAbortCmd(g),
 		newUnlockCmd(g),
 		newDownCmd(g),
+		newServeCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -11,28 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/compose"
-	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/lb"
 )
-
-// stackStatus is one stack as status reports it.
-type stackStatus struct {
-	Stack      string            `json:"stack"`
-	Down       bool              `json:"down,omitempty"`
-	Release    *store.Release    `json:"release,omitempty"` // the serving release
-	Latest     *store.Release    `json:"latest,omitempty"`  // the newest release, when different
-	Containers []containerStatus `json:"containers"`
-}
-
-type containerStatus struct {
-	Name    string `json:"name"`
-	Service string `json:"service"`
-	State   string `json:"state"`
-	Health  string `json:"health,omitempty"`
-	Image   string `json:"image"`
-	Release string `json:"release,omitempty"`
-}
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var output string
@@ -42,30 +24,20 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Args:  maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, nil)
+			b, err := g.backend(ctx, nil)
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			var names []string
+			defer b.Close()
+			var out []api.StackStatus
 			if len(args) == 1 {
-				names = args
-			} else {
-				stacks, err := a.store.ListStacks(ctx)
-				if err != nil {
-					return envError{err}
-				}
-				for _, s := range stacks {
-					names = append(names, s.Name)
-				}
-			}
-			var out []stackStatus
-			for _, name := range names {
-				st, err := collectStatus(cmd, a, name)
+				st, err := b.Status(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				out = append(out, st)
+			} else if out, err = b.Stacks(ctx); err != nil {
+				return err
 			}
 			if output == "json" {
 				enc := json.NewEncoder(g.stdout)
@@ -87,43 +59,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func collectStatus(cmd *cobra.Command, a *app, name string) (stackStatus, error) {
-	ctx := cmd.Context()
-	st := stackStatus{Stack: name, Containers: []containerStatus{}}
-	rec, err := a.store.GetStack(ctx, name)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrStackNotFound) {
-		return st, envError{err}
-	}
-	st.Down = rec.Down
-	if known {
-		if r, err := a.store.LatestRelease(ctx, name, store.StatusActive, store.StatusAwaitingConfirm); err == nil {
-			st.Release = &r
-		}
-		if r, err := a.store.LatestRelease(ctx, name); err == nil && (st.Release == nil || r.Number != st.Release.Number) {
-			st.Latest = &r
-		}
-	}
-	containers, err := a.engine.ListContainers(ctx, map[string]string{compose.LabelProject: name})
-	if err != nil {
-		return st, envError{err}
-	}
-	if !known && len(containers) == 0 {
-		return st, usageError{fmt.Errorf("no stack named %q", name)}
-	}
-	sort.Slice(containers, func(i, j int) bool { return containers[i].Name < containers[j].Name })
-	for _, c := range containers {
-		st.Containers = append(st.Containers, toContainerStatus(c))
-	}
-	return st, nil
-}
-
-func toContainerStatus(c engine.Container) containerStatus {
-	return containerStatus{Name: c.Name, Service: c.Labels[compose.LabelService], State: c.State, Health: c.Health,
-		Image: c.Image, Release: c.Labels[compose.LabelRelease]}
-}
-
-func printStackStatus(g *globals, st stackStatus) {
+func printStackStatus(g *globals, st api.StackStatus) {
 	w := g.stdout
 	fmt.Fprintf(w, "stack:    %s\n", st.Stack)
 	switch {
@@ -151,9 +87,10 @@ func printStackStatus(g *globals, st stackStatus) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Service, c.State, dash(c.Health), c.Image, dash(c.Release))
 	}
 	tw.Flush()
+	printRoutes(w, st.Routes)
 }
 
-func printStackList(g *globals, stacks []stackStatus) {
+func printStackList(g *globals, stacks []api.StackStatus) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STACK\tRELEASE\tSTATUS\tSTRATEGY\tCONTAINERS\tUPDATED")
 	for _, st := range stacks {
@@ -173,6 +110,38 @@ func printStackList(g *globals, stacks []stackStatus) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d running\t%s\n", st.Stack, rel, status, strategy, running, len(st.Containers), updated)
 	}
 	tw.Flush()
+}
+
+// printRoutes lists a stack's routes on the daemon's proxy, one line per
+// target.
+func printRoutes(w io.Writer, routes []lb.RouteStatus) {
+	if len(routes) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tLISTEN\tHOST\tTARGET\tSTATE\tHEALTHY\tIN-FLIGHT")
+	for _, r := range routes {
+		if len(r.Targets) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host))
+		}
+		for _, t := range r.Targets {
+			healthy := "yes"
+			if !t.Healthy {
+				healthy = "no"
+				if t.LastError != "" {
+					healthy += " (" + firstLine(t.LastError) + ")"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host), t.Addr, t.State, healthy, t.InFlight)
+		}
+	}
+	tw.Flush()
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 func imagesLine(images map[string]store.ImageRef) string {

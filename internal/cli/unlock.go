@@ -18,12 +18,12 @@ kept unless --force.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openStore()
+			b, err := g.backend(ctx, nil)
 			if err != nil {
 				return err
 			}
-			a := appWithStore(g, s)
-			lock, err := a.Unlock(ctx, args[0], force)
+			defer b.Close()
+			lock, err := b.Unlock(ctx, args[0], force)
 			if err != nil {
 				return err
 			}

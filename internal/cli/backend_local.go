@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/daemon/api"
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/engine/docker"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// local runs commands in this process, against the state dir and the
+// Docker engine, with no router: plans that need the built-in proxy are
+// refused (the Deployer says to start `cutover serve`).
+type local struct {
+	obs    deploy.Observer
+	ops    *daemon.Ops
+	engine *docker.Engine // connected on first use
+}
+
+var _ backend = (*local)(nil)
+
+func newLocal(g *globals, obs deploy.Observer) (*local, error) {
+	s, err := g.openStore()
+	if err != nil {
+		return nil, err
+	}
+	return &local{obs: obs, ops: daemon.NewOps(nil, s, g.logger())}, nil
+}
+
+// withEngine connects to the Docker engine if not yet done.
+func (l *local) withEngine(ctx context.Context) (*daemon.Ops, error) {
+	if l.engine == nil {
+		eng, err := docker.New(ctx, docker.WithPingTimeout(10*time.Second))
+		if err != nil {
+			return nil, envError{err}
+		}
+		l.engine = eng
+		l.ops.Engine = eng
+	}
+	return l.ops, nil
+}
+
+func (l *local) Deploy(ctx context.Context, req deploy.Request) (api.Result, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return api.Result{}, err
+	}
+	res, err := ops.Deploy(ctx, req, l.obs)
+	return api.ResultOf(res), err
+}
+
+func (l *local) RollbackTo(ctx context.Context, stack string, n int, req deploy.Request) (api.Result, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return api.Result{}, err
+	}
+	res, err := ops.RollbackTo(ctx, stack, n, req, l.obs)
+	return api.ResultOf(res), err
+}
+
+func (l *local) Rollback(ctx context.Context, stack string, o deploy.Overrides) (store.Release, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return store.Release{}, err
+	}
+	return ops.Rollback(ctx, stack, o, l.obs)
+}
+
+func (l *local) Confirm(ctx context.Context, stack string) (store.Release, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return store.Release{}, err
+	}
+	return ops.Confirm(ctx, stack, l.obs)
+}
+
+func (l *local) Abort(ctx context.Context, stack string, wait time.Duration) (store.Release, error) {
+	return l.ops.Abort(ctx, stack, wait, l.obs)
+}
+
+func (l *local) Unlock(ctx context.Context, stack string, force bool) (store.Lock, error) {
+	return l.ops.Unlock(ctx, stack, force)
+}
+
+func (l *local) Down(ctx context.Context, stack string, volumes bool) (deploy.DownResult, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return deploy.DownResult{}, err
+	}
+	return ops.Down(ctx, stack, volumes, l.obs)
+}
+
+func (l *local) Status(ctx context.Context, stack string) (api.StackStatus, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return api.StackStatus{}, err
+	}
+	return ops.Status(ctx, stack)
+}
+
+func (l *local) Stacks(ctx context.Context) ([]api.StackStatus, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ops.Stacks(ctx)
+}
+
+func (l *local) History(ctx context.Context, stack string) ([]store.Release, error) {
+	return l.ops.History(ctx, stack)
+}
+
+func (l *local) Close() error {
+	if l.engine != nil {
+		l.engine.Close()
+	}
+	return l.ops.Store.Close()
+}

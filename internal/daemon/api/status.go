@@ -1,0 +1,39 @@
+package api
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/lb"
+)
+
+// StackStatus is one stack as `cutover status` shows it.
+type StackStatus struct {
+	Stack      string            `json:"stack"`
+	Down       bool              `json:"down,omitempty"`
+	Release    *store.Release    `json:"release,omitempty"` // the serving release
+	Latest     *store.Release    `json:"latest,omitempty"`  // the newest release, when different
+	Containers []ContainerStatus `json:"containers"`
+	// Routes are the stack's routes on the daemon's proxy ("<stack>/<service>");
+	// empty when no daemon runs.
+	Routes []lb.RouteStatus `json:"routes,omitempty"`
+}
+
+// ContainerStatus is one container of a stack.
+type ContainerStatus struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	State   string `json:"state"`
+	Health  string `json:"health,omitempty"`
+	Image   string `json:"image"`
+	Release string `json:"release,omitempty"`
+}
+
+// Health is GET /v1/health: the daemon answers and says what it is.
+type Health struct {
+	Version   string    `json:"version"`
+	PID       int       `json:"pid"`
+	StateDir  string    `json:"state_dir"`
+	StartedAt time.Time `json:"started_at"`
+	Uptime    Duration  `json:"uptime"`
+}

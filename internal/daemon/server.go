@@ -1,0 +1,213 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/lb"
+)
+
+// DefaultShutdownTimeout is how long a stopping daemon lets running
+// deploys finish before it cancels them.
+const DefaultShutdownTimeout = 2 * time.Minute
+
+// Config is what a Server needs.
+type Config struct {
+	Store  *store.Store
+	Engine engine.Engine
+	// Proxy is the router; nil means a new lb.Proxy.
+	Proxy Proxy
+	// Listen is a TCP address to serve the API on besides the socket
+	// ("127.0.0.1:7777"); "" serves the socket only. It needs Token.
+	Listen string
+	// Token is the bearer token TCP clients must send.
+	Token string
+	// ShutdownTimeout bounds how long running operations may go on after
+	// the daemon was told to stop (DefaultShutdownTimeout when zero).
+	ShutdownTimeout time.Duration
+	// Version is reported by GET /v1/health.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Server is the cutover daemon.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	ops     *Ops
+	proxy   Proxy
+	router  *persistingRouter
+	started time.Time
+
+	lock     *lockFile
+	socket   string
+	unix     *net.UnixListener
+	tcp      net.Listener
+	servers  []*http.Server
+	serveErr chan error
+}
+
+// New checks cfg and returns a Server; Start makes it serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Engine == nil {
+		return nil, errors.New("daemon: a store and an engine are required")
+	}
+	if cfg.Listen != "" && cfg.Token == "" {
+		return nil, fmt.Errorf("daemon: serving the API on TCP (%s) needs a bearer token", cfg.Listen)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Proxy == nil {
+		cfg.Proxy = lb.NewProxy(cfg.Logger.With("component", "proxy"))
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, proxy: cfg.Proxy, socket: SocketPath(cfg.Store.Dir()), serveErr: make(chan error, 2)}
+	s.router = newPersistingRouter(cfg.Proxy, cfg.Store, cfg.Logger)
+	s.ops = NewOps(cfg.Engine, cfg.Store, cfg.Logger)
+	s.ops.Router = s.router
+	s.ops.Routes = cfg.Proxy.Status
+	return s, nil
+}
+
+// SocketPath is the API socket.
+func (s *Server) SocketPath() string { return s.socket }
+
+// TCPAddr is the TCP address the API listens on ("" without --listen),
+// with the port the system chose for ":0".
+func (s *Server) TCPAddr() string {
+	if s.tcp == nil {
+		return ""
+	}
+	return s.tcp.Addr().String()
+}
+
+// Start takes the state dir (one daemon per dir), restores the routing
+// table on the proxy, binds the socket (and TCP) and serves in the
+// background. Run then waits for the stop signal.
+func (s *Server) Start(ctx context.Context) (err error) {
+	s.started = time.Now()
+	s.lock, err = lockExclusive(s.socket+".lock", s.socket)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.release(context.WithoutCancel(ctx))
+		}
+	}()
+	if Answers(ctx, s.socket, time.Second) {
+		return fmt.Errorf("%w on %s", ErrAlreadyRunning, s.socket)
+	}
+	if err := restoreRoutes(ctx, s.cfg.Store, s.proxy, s.router, s.log); err != nil {
+		return err
+	}
+	if s.unix, err = listenUnix(ctx, s.socket); err != nil {
+		return err
+	}
+	if s.cfg.Listen != "" {
+		var lc net.ListenConfig
+		if s.tcp, err = lc.Listen(ctx, "tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+		}
+	}
+	h := s.handler()
+	s.serve(s.unix, h, "unix")
+	if s.tcp != nil {
+		s.serve(s.tcp, requireToken(s.cfg.Token, h), "tcp")
+	}
+	s.log.Info("daemon started", "socket", s.socket, "listen", s.TCPAddr(), "pid", os.Getpid(), "version", s.cfg.Version)
+	return nil
+}
+
+func (s *Server) serve(l net.Listener, h http.Handler, transport string) {
+	srv := &http.Server{
+		Handler:           s.logRequests(h, transport),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr <- fmt.Errorf("serving on %s: %w", l.Addr(), err)
+		}
+	}()
+}
+
+// Run serves until ctx ends (SIGTERM, SIGINT), then shuts down: it stops
+// accepting requests, lets running operations finish for up to
+// ShutdownTimeout, cancels those still running (a cancelled deploy undoes
+// itself) and waits for them, closes the proxy's listeners last, and
+// removes the socket.
+func (s *Server) Run(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.serveErr:
+		s.log.Error("daemon stopping", "error", err)
+	}
+	s.shutdown(context.WithoutCancel(ctx))
+	return err
+}
+
+func (s *Server) shutdown(ctx context.Context) {
+	s.log.Info("daemon stopping: no new requests", "running", s.ops.jobs.count(), "timeout", s.cfg.ShutdownTimeout)
+	handlersDone := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, srv := range s.servers {
+			wg.Go(func() { _ = srv.Shutdown(ctx) })
+		}
+		wg.Wait()
+		close(handlersDone)
+	}()
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.ops.Wait(tctx); err != nil {
+		n := s.ops.CancelAll()
+		s.log.Warn("shutdown timeout: cancelling running operations; they undo what they did", "running", n)
+		_ = s.ops.Wait(ctx)
+	}
+	s.ops.CancelAll() // nothing new may start now
+	select {
+	case <-handlersDone:
+	case <-time.After(5 * time.Second):
+		for _, srv := range s.servers {
+			_ = srv.Close()
+		}
+	}
+	s.release(ctx)
+	s.log.Info("daemon stopped")
+}
+
+// release closes the proxy, then the API sockets, and gives up the state dir.
+func (s *Server) release(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.proxy.Close(pctx); err != nil {
+		s.log.Warn("closing proxy", "error", err)
+	}
+	if s.unix != nil {
+		s.unix.Close()
+		if err := os.Remove(s.socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("removing socket", "path", s.socket, "error", err)
+		}
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.lock != nil {
+		s.lock.release()
+	}
+}

@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/daemon/api"
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/lb"
+)
+
+// Stacks returns the status of every stack the store knows, by name.
+func (o *Ops) Stacks(ctx context.Context) ([]api.StackStatus, error) {
+	stacks, err := o.Store.ListStacks(ctx)
+	if err != nil {
+		return nil, api.EnvError(err)
+	}
+	routes := o.routes()
+	out := make([]api.StackStatus, 0, len(stacks))
+	for _, s := range stacks {
+		st, err := o.status(ctx, s.Name, routes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Status returns one stack's serving release, latest release, containers
+// and routes.
+func (o *Ops) Status(ctx context.Context, name string) (api.StackStatus, error) {
+	return o.status(ctx, name, o.routes())
+}
+
+func (o *Ops) routes() []lb.RouteStatus {
+	if o.Routes == nil {
+		return nil
+	}
+	return o.Routes()
+}
+
+func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) (api.StackStatus, error) {
+	st := api.StackStatus{Stack: name, Containers: []api.ContainerStatus{}}
+	rec, err := o.Store.GetStack(ctx, name)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrStackNotFound) {
+		return st, api.EnvError(err)
+	}
+	st.Down = rec.Down
+	if known {
+		if r, err := o.Store.LatestRelease(ctx, name, store.StatusActive, store.StatusAwaitingConfirm); err == nil {
+			st.Release = &r
+		}
+		if r, err := o.Store.LatestRelease(ctx, name); err == nil && (st.Release == nil || r.Number != st.Release.Number) {
+			st.Latest = &r
+		}
+	}
+	// The stack's own project and its blue-green colors, as down finds them.
+	var containers []engine.Container
+	for _, project := range []string{name, compose.ColorProject(name, "blue"), compose.ColorProject(name, "green")} {
+		cs, err := o.Engine.ListContainers(ctx, map[string]string{compose.LabelProject: project})
+		if err != nil {
+			return st, api.EnvError(err)
+		}
+		containers = append(containers, cs...)
+	}
+	if !known && len(containers) == 0 {
+		return st, deploy.BadInput(fmt.Sprintf("no stack named %q", name))
+	}
+	sort.Slice(containers, func(i, j int) bool { return containers[i].Name < containers[j].Name })
+	for _, c := range containers {
+		st.Containers = append(st.Containers, containerStatus(c))
+	}
+	for _, r := range routes {
+		if strings.HasPrefix(r.Route.Name, name+"/") {
+			st.Routes = append(st.Routes, r)
+		}
+	}
+	return st, nil
+}
+
+func containerStatus(c engine.Container) api.ContainerStatus {
+	return api.ContainerStatus{Name: c.Name, Service: c.Labels[compose.LabelService], State: c.State, Health: c.Health,
+		Image: c.Image, Release: c.Labels[compose.LabelRelease]}
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bucketRoutes holds the daemon's routing table, one record per route name.
+// It is created by the first PutRoute, so stores made before it existed
+// need no migration.
+var bucketRoutes = []byte("routes")
+
+// Route is one route of the daemon's built-in proxy as last applied: its
+// settings (an lb.Route as JSON; the store does not interpret it) and the
+// target addresses that were active. The daemon writes it after every
+// change and applies it again when it starts.
+type Route struct {
+	// Name is the route's name, "<stack>/<service>".
+	Name string `json:"name"`
+	// Config is the route's settings as the router takes them (JSON).
+	Config json.RawMessage `json:"config"`
+	// Targets are the active target addresses (IP:port).
+	Targets   []string  `json:"targets"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PutRoute stores r, replacing the route of the same name, and stamps
+// UpdatedAt.
+func (s *Store) PutRoute(ctx context.Context, r Route) error {
+	if r.Name == "" {
+		return errors.New("put route: no name")
+	}
+	r.UpdatedAt = s.stamp()
+	if r.Targets == nil {
+		r.Targets = []string{}
+	}
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketRoutes)
+		if err != nil {
+			return err
+		}
+		return putJSON(b, []byte(r.Name), r)
+	})
+	if err != nil {
+		return fmt.Errorf("put route %q: %w", r.Name, err)
+	}
+	return nil
+}
+
+// DeleteRoute removes the named route; removing a route that is not
+// stored is not an error.
+func (s *Store) DeleteRoute(ctx context.Context, name string) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRoutes)
+		if b == nil {
+			return nil
+		}
+		return b.Delete([]byte(name))
+	})
+	if err != nil {
+		return fmt.Errorf("delete route %q: %w", name, err)
+	}
+	return nil
+}
+
+// ListRoutes returns every stored route, sorted by name.
+func (s *Store) ListRoutes(ctx context.Context) ([]Route, error) {
+	var out []Route
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRoutes)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var r Route
+			if err := decodeJSON(k, v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list routes: %w", err)
+	}
+	return out, nil
+}
