@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # BENCH_FLAGS are passed to cutover-bench, e.g. make bench-rolling BENCH_FLAGS=-runs=5
 BENCH_FLAGS ?=
 
-.PHONY: build demo demo-down test test-short lint fmt clean bench-rolling
+.PHONY: build demo demo-down test test-short lint fmt clean bench-rolling bench-zero-downtime
 
 build: ## build bin/cutover
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/cutover ./cmd/cutover
@@ -41,7 +41,11 @@ bench-rolling: ## time a 10-replica, batch-2, start-first rolling release and it
 	$(GO) build -o $(BIN)/cutover-bench ./cmd/cutover-bench
 	$(BIN)/cutover-bench rolling $(BENCH_FLAGS)
 
+bench-zero-downtime: ## count failed requests through the proxy during 20 switches, 20 rollbacks, 5 rolling deploys (real Docker engine, several minutes)
+	$(GO) build -o $(BIN)/cutover-bench ./cmd/cutover-bench
+	$(BIN)/cutover-bench zero-downtime $(BENCH_FLAGS)
+
 .PHONY: bench-proxy
 bench-proxy: ## proxy overhead: wrk against the test app directly, through the built-in proxy and through nginx
-	./scripts/bench-deps.sh
+	./scripts/deps.sh
 	$(GO) run ./cmd/cutover-bench proxy $(BENCH_FLAGS)

@@ -4,6 +4,7 @@
 //
 //	cutover-bench rolling [-runs N]
 //	cutover-bench proxy [-duration D] [-connections N]
+//	cutover-bench zero-downtime [-switches N] [-rollbacks N] [-rolling N]
 package main
 
 import (
@@ -24,8 +25,9 @@ type benchmark struct {
 }
 
 var benchmarks = map[string]benchmark{
-	"rolling": {runRolling, "time a 10-replica, batch-2, start-first rolling release and its overhead"},
-	"proxy":   {runProxy, "throughput and latency of the built-in proxy against direct and nginx (wrk)"},
+	"rolling":       {runRolling, "time a 10-replica, batch-2, start-first rolling release and its overhead"},
+	"proxy":         {runProxy, "throughput and latency of the built-in proxy against direct and nginx (wrk)"},
+	"zero-downtime": {runZeroDowntime, "count failed requests through the proxy while releases switch, and time the switches"},
 }
 
 func main() { os.Exit(run()) }
