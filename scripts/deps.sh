@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs what the benchmarks need from Debian packages, when missing:
-# nginx (the reference reverse proxy) and wrk (the load generator).
-# Idempotent: does nothing when both are installed. nginx is not left
-# running as a system service: the benchmarks start their own instances.
+# Installs the real servers the tests and benchmarks use, from Debian's
+# packages, when missing: nginx (router tests, the reference proxy in
+# bench-proxy), wrk (load generator), bind9 + bind9-dnsutils (named, dig and
+# nsupdate for the DNS router tests). Idempotent: does nothing when all are
+# installed. nginx and named are not left running as system services: the
+# tests start their own instances on private ports.
 set -euo pipefail
 
 packages=()
 command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
+command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || packages+=(bind9)
+command -v dig >/dev/null 2>&1 && command -v nsupdate >/dev/null 2>&1 || packages+=(bind9-dnsutils)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
@@ -18,18 +22,25 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     as_root=(sudo)
   else
-    echo "bench-deps: need root or sudo to install: ${packages[*]}" >&2
+    echo "deps: need root or sudo to install: ${packages[*]}" >&2
     exit 1
   fi
 fi
 
-echo "bench-deps: installing ${packages[*]}"
+echo "deps: installing ${packages[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 
 # The nginx package starts the system service where it can; the benchmarks
 # run their own nginx on a private port, so stop the service again.
 for p in "${packages[@]}"; do
+  if [ "$p" = bind9 ]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      "${as_root[@]}" systemctl stop named >/dev/null 2>&1 || true
+      "${as_root[@]}" systemctl disable named >/dev/null 2>&1 || true
+    fi
+    continue
+  fi
   [ "$p" = nginx ] || continue
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     "${as_root[@]}" systemctl stop nginx >/dev/null 2>&1 || true

@@ -31,7 +31,7 @@ const (
 )
 
 // benchDepsHint tells how to get the load generator and nginx.
-const benchDepsHint = "run scripts/bench-deps.sh (installs the Debian packages wrk and nginx)"
+const benchDepsHint = "run scripts/deps.sh (installs the Debian packages wrk and nginx)"
 
 // runProxy measures the built-in proxy's overhead: wrk against the test app
 // directly, through lb.Proxy and through nginx, in one run. The proxy runs in
