@@ -72,6 +72,16 @@ func printStackStatus(g *globals, st api.StackStatus) {
 	default:
 		fmt.Fprintf(w, "release:  none serving\n")
 	}
+	if st.Color != "" {
+		fmt.Fprintf(w, "color:    %s serves\n", st.Color)
+	}
+	if sb := st.Standby; sb != nil {
+		fmt.Fprintf(w, "standby:  %s, release %s, %d/%d running", sb.Color, dash(sb.Release), sb.Running, sb.Total)
+		if st.Release != nil && st.Release.Status == store.StatusAwaitingConfirm {
+			fmt.Fprintf(w, " (confirm removes it, rollback switches back)")
+		}
+		fmt.Fprintln(w)
+	}
 	if l := st.Latest; l != nil {
 		fmt.Fprintf(w, "latest:   %d %s", l.Number, l.Status)
 		if l.Reason != "" {
@@ -82,9 +92,9 @@ func printStackStatus(g *globals, st api.StackStatus) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER\tSERVICE\tSTATE\tHEALTH\tIMAGE\tRELEASE")
+	fmt.Fprintln(tw, "CONTAINER\tSERVICE\tCOLOR\tSTATE\tHEALTH\tIMAGE\tRELEASE")
 	for _, c := range st.Containers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Service, c.State, dash(c.Health), c.Image, dash(c.Release))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Service, dash(c.Color), c.State, dash(c.Health), c.Image, dash(c.Release))
 	}
 	tw.Flush()
 	printRoutes(w, st.Routes)
@@ -92,7 +102,7 @@ func printStackStatus(g *globals, st api.StackStatus) {
 
 func printStackList(g *globals, stacks []api.StackStatus) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STACK\tRELEASE\tSTATUS\tSTRATEGY\tCONTAINERS\tUPDATED")
+	fmt.Fprintln(tw, "STACK\tRELEASE\tSTATUS\tSTRATEGY\tCOLOR\tCONTAINERS\tUPDATED")
 	for _, st := range stacks {
 		running := 0
 		for _, c := range st.Containers {
@@ -107,7 +117,7 @@ func printStackList(g *globals, stacks []api.StackStatus) {
 		if st.Down {
 			status = "down"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d running\t%s\n", st.Stack, rel, status, strategy, running, len(st.Containers), updated)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d running\t%s\n", st.Stack, rel, status, strategy, dash(st.Color), running, len(st.Containers), updated)
 	}
 	tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cutover/cutover/compose"
@@ -13,6 +14,7 @@ import (
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/lb"
+	"github.com/cutover/cutover/strategies"
 )
 
 // Stacks returns the status of every stack the store knows, by name.
@@ -78,6 +80,10 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	for _, c := range containers {
 		st.Containers = append(st.Containers, containerStatus(c))
 	}
+	if st.Release != nil && st.Release.Color != "" && !st.Down {
+		st.Color = st.Release.Color
+		st.Standby = standbyOf(st.Containers, strategies.OtherColor(st.Color))
+	}
 	for _, r := range routes {
 		if strings.HasPrefix(r.Route.Name, name+"/") {
 			st.Routes = append(st.Routes, r)
@@ -87,6 +93,30 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 }
 
 func containerStatus(c engine.Container) api.ContainerStatus {
-	return api.ContainerStatus{Name: c.Name, Service: c.Labels[compose.LabelService], State: c.State, Health: c.Health,
-		Image: c.Image, Release: c.Labels[compose.LabelRelease]}
+	return api.ContainerStatus{Name: c.Name, Service: c.Labels[compose.LabelService], Color: c.Labels[compose.LabelColor],
+		State: c.State, Health: c.Health, Image: c.Image, Release: c.Labels[compose.LabelRelease]}
+}
+
+// standbyOf summarises the containers of the color that does not serve,
+// or nil when none are left.
+func standbyOf(cs []api.ContainerStatus, color string) *api.Standby {
+	var sb *api.Standby
+	for _, c := range cs {
+		if c.Color != color {
+			continue
+		}
+		if sb == nil {
+			sb = &api.Standby{Color: color}
+		}
+		sb.Total++
+		if c.State == "running" {
+			sb.Running++
+		}
+		if n, _ := strconv.Atoi(c.Release); n > 0 {
+			if cur, _ := strconv.Atoi(sb.Release); n > cur {
+				sb.Release = c.Release
+			}
+		}
+	}
+	return sb
 }
