@@ -473,6 +473,13 @@ func TestRollback_ToEarlierRelease(t *testing.T) {
 	e.mustRun("confirm", e.stack)
 	e.wantServing(replicas, "v1")
 	e.wantStatuses(map[int]string{1: "superseded", 2: "superseded", 3: "superseded", 4: "active"})
+	// The redeployed containers still name the compose file, so
+	// docker compose finds the project's configuration as before.
+	for _, c := range e.running() {
+		if got := c.Labels[compose.LabelConfigFiles]; got != file {
+			t.Errorf("%s: %s = %q after rollback --to 1, want %q", c.Name, compose.LabelConfigFiles, got, file)
+		}
+	}
 }
 
 func TestRolling_DeployConfirmsAwaitingReleaseFirst(t *testing.T) {

@@ -291,7 +291,10 @@ func (d *Deployer) stackOf(ctx context.Context, rel store.Release) (*compose.Sta
 	if err != nil {
 		return nil, err
 	}
-	st, err := compose.LoadSpec(ctx, rel.Stack, rec.WorkingDir, rel.Spec)
+	// LoadRemote keeps the stack's compose files, so containers of the
+	// redeployed release carry the config_files label docker compose
+	// reads, as the original deploy's did.
+	st, err := compose.LoadRemote(ctx, rel.Stack, rec.WorkingDir, rec.ConfigFiles, rel.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("release %d: %w", rel.Number, err)
 	}
