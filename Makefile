@@ -7,13 +7,16 @@ STATICCHECK_VERSION ?= v0.8.2
 # BENCH_FLAGS are passed to cutover-bench, e.g. make bench-rolling BENCH_FLAGS=-runs=5
 BENCH_FLAGS ?=
 
-.PHONY: build demo demo-down test test-short lint fmt clean bench-rolling bench-zero-downtime
+.PHONY: build demo demo-bluegreen demo-down test test-short lint fmt clean bench-rolling bench-zero-downtime
 
 build: ## build bin/cutover
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/cutover ./cmd/cutover
 
 demo: ## deploy examples/hello on the local engine (release 1, v1), then switch it to v2
 	./scripts/demo.sh
+
+demo-bluegreen: ## start cutover serve, deploy examples/bluegreen twice, roll back, confirm, clean up (checks every step)
+	./scripts/demo-bluegreen.sh
 
 demo-down: build ## remove the demo stack
 	$(BIN)/cutover down hello
@@ -49,3 +52,8 @@ bench-zero-downtime: ## count failed requests through the proxy during 20 switch
 bench-proxy: ## proxy overhead: wrk against the test app directly, through the built-in proxy and through nginx
 	./scripts/deps.sh
 	$(GO) run ./cmd/cutover-bench proxy $(BENCH_FLAGS)
+
+.PHONY: bench-dns
+bench-dns: ## DNS router: switch-to-answer delay of the built-in server and of RFC 2136 updates to a private BIND, weighted answer shares
+	./scripts/deps.sh
+	$(GO) run ./cmd/cutover-bench dns $(BENCH_FLAGS)

@@ -152,8 +152,5 @@ func sharedService(d *strategies.Desired, name string) bool {
 // <stack>_<key> becomes <stack>-<color>_<key>; a network with its own name
 // gets the color as a suffix.
 func colorNetworkName(stack, project, name string) string {
-	if key, ok := strings.CutPrefix(name, stack+"_"); ok {
-		return NetworkName(project, key)
-	}
-	return name + "_" + strings.TrimPrefix(project, stack+"-")
+	return strategies.ColorNetwork(stack, strings.TrimPrefix(project, stack+"-"), name)
 }

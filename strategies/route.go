@@ -1,6 +1,10 @@
 package strategies
 
-import "github.com/cutover/cutover/lb"
+import (
+	"strings"
+
+	"github.com/cutover/cutover/lb"
+)
 
 // Route is a routed service's entry point: the router sends the traffic
 // of Route.Listen to its containers' addresses on Network, port Port.
@@ -35,4 +39,14 @@ func OtherColor(c string) string {
 		return ColorGreen
 	}
 	return ColorBlue
+}
+
+// ColorNetwork names the copy of a stack network that a color's project
+// uses: <stack>_<key> becomes <stack>-<color>_<key>; a network with a name
+// of its own gets the color as suffix.
+func ColorNetwork(stack, color, network string) string {
+	if key, ok := strings.CutPrefix(network, stack+"_"); ok {
+		return stack + "-" + color + "_" + key
+	}
+	return network + "_" + color
 }

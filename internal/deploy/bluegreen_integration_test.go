@@ -416,3 +416,92 @@ func TestBlueGreen_Verify(t *testing.T) {
 		t.Errorf("verify command ran with %q, want one line per new container: http://<ip>:8080 web", lines)
 	}
 }
+
+// TestBlueGreen_ThenRolling switches a stack from blue-green to rolling
+// without losing a request: the rolled containers join the route the
+// colors used (the proxy, though x-cutover names no router), the serving
+// color drains and stops, a rollback brings it back, and confirm removes it.
+func TestBlueGreen_ThenRolling(t *testing.T) {
+	e := newBGEnv(t)
+	data, err := os.ReadFile(e.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.file, []byte(strings.Replace(string(data), "  router: proxy\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.deploy("v1"); err != nil {
+		t.Fatalf("release 1 (bluegreen): %v", err)
+	}
+	e.mustServe("v1")
+
+	rolling := func(version string) {
+		t.Helper()
+		st, err := compose.Load(t.Context(), compose.LoadOptions{Files: []string{e.file}, Env: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		failures := make(chan []string, 1)
+		go func() {
+			var bad []string
+			defer func() { failures <- bad }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, body, err := e.get("/"); err != nil || code != http.StatusOK {
+					bad = append(bad, fmt.Sprintf("%d %q %v", code, body, err))
+				}
+			}
+		}()
+		res, err := e.d.Deploy(t.Context(), deploy.Request{Stack: st, Strategy: "rolling", Images: map[string]string{"web": e.images[version]}})
+		close(stop)
+		if bad := <-failures; len(bad) > 0 {
+			t.Errorf("%d failed requests while rolling %s over blue-green, first: %s", len(bad), version, bad[0])
+		}
+		if err != nil {
+			t.Fatalf("rolling %s: %v", version, err)
+		}
+		if res.Release.Status != store.StatusAwaitingConfirm {
+			t.Fatalf("rolling %s: %s, want awaiting-confirm", version, res.Release.Status)
+		}
+	}
+	running := func(color string) int {
+		n := 0
+		for _, c := range e.colorContainers(color) {
+			if c.State == "running" {
+				n++
+			}
+		}
+		return n
+	}
+
+	rolling("v2")
+	e.mustServe("v2")
+	if n := running("blue"); n != 0 {
+		t.Errorf("%d containers of color blue still run after rolling release 2", n)
+	}
+	if _, err := e.d.Rollback(t.Context(), e.stack); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	e.mustServe("v1")
+	if n := running("blue"); n != 2 {
+		t.Errorf("%d containers of color blue run after the rollback, want 2", n)
+	}
+
+	rolling("v2")
+	if _, err := e.d.Confirm(t.Context(), e.stack); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	e.mustServe("v2")
+	if cs := e.colorContainers("blue"); len(cs) != 0 {
+		t.Errorf("%d containers of color blue left after confirm", len(cs))
+	}
+	st, err := e.store.GetStack(t.Context(), e.stack)
+	if err != nil || st.Strategy != "rolling" {
+		t.Errorf("stack record: strategy %q %v, want rolling", st.Strategy, err)
+	}
+}

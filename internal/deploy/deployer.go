@@ -296,6 +296,7 @@ func (r *run) activate(ctx context.Context, note string) (store.Release, error) 
 	if _, err := r.d.Store.UpdateStack(ctx, r.st.Name, func(s *store.Stack) error {
 		s.Down = false
 		s.WorkingDir, s.ConfigFiles = r.st.WorkingDir(), r.st.ConfigFiles()
+		s.Strategy = r.rel.Strategy // the stack's strategy is the one that last succeeded
 		return nil
 	}); err != nil {
 		return r.rel, fmt.Errorf("updating stack: %w", err)

@@ -24,6 +24,12 @@ func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy stri
 			return strategies.Desired{}, err
 		}
 		o.Color = strategies.OtherColor(active)
+	} else if o.Router == compose.RouterNone && st.Ext.Router == "" {
+		active, err := d.activeColor(ctx, st.Name)
+		if err != nil {
+			return strategies.Desired{}, err
+		}
+		o.Router = routerFor(st, strategy, active)
 	}
 	want, err := st.DesiredWith(release, images, o)
 	if err != nil {
@@ -33,6 +39,19 @@ func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy stri
 		want.ScaleDownDelay = time.Duration(*st.Ext.ScaleDownDelay)
 	}
 	return want, nil
+}
+
+// routerFor is the router a release of strategy uses on a stack whose
+// serving release runs in color (""  when uncolored): x-cutover.router or
+// the strategy's default, except that a stack leaving blue-green keeps the
+// proxy that serves its port, so its color drains from the route as the
+// new containers join (and rejoins it on rollback).
+func routerFor(st *compose.Stack, strategy, color string) string {
+	r := st.RouterFor(strategy)
+	if r == compose.RouterNone && st.Ext.Router == "" && color != "" {
+		return compose.RouterProxy
+	}
+	return r
 }
 
 // activeColor is the color of the newest serving release ("" when none

@@ -211,10 +211,14 @@ func (x *Executor) warn(msg string) {
 // not a failure.
 func (x *Executor) RunConfirm(ctx context.Context, steps []strategies.Step) error {
 	var errs []error
-	for _, s := range steps {
-		if _, err := x.runStep(ctx, s); err != nil && !errors.Is(err, engine.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("%s %s: %w", s.Action, s.Target(), err))
+	for i := 0; i < len(steps); {
+		j := groupEnd(steps, i)
+		for k, r := range x.runGroup(ctx, steps[i:j]) {
+			if s := steps[i+k]; r.err != nil && !errors.Is(r.err, engine.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("%s %s: %w", s.Action, s.Target(), r.err))
+			}
 		}
+		i = j
 	}
 	return errors.Join(errs...)
 }

@@ -78,6 +78,7 @@ func (r *run) awaitConfirm(ctx context.Context, plan *strategies.Plan, tolerated
 	if _, err := r.d.Store.UpdateStack(ctx, r.st.Name, func(s *store.Stack) error {
 		s.Down = false
 		s.WorkingDir, s.ConfigFiles = r.st.WorkingDir(), r.st.ConfigFiles()
+		s.Strategy = r.rel.Strategy // the stack's strategy is the one that last succeeded
 		return nil
 	}); err != nil {
 		return r.fail(ctx, plan, fmt.Errorf("updating stack: %w", err))

@@ -15,7 +15,7 @@ import (
 // strategy: a blue-green release switches back to its standby color; the
 // others restart the previous release's stopped containers.
 func (d *Deployer) rollbackPlan(ctx context.Context, st *compose.Stack, prev, waiting store.Release, images map[string]compose.ResolvedImage, o Overrides) (*strategies.Plan, error) {
-	opts := compose.DesiredOptions{Router: st.RouterFor(waiting.Strategy), Color: prev.Color}
+	opts := compose.DesiredOptions{Router: routerFor(st, waiting.Strategy, prev.Color), Color: prev.Color}
 	want, err := st.DesiredWith(prev.Number, images, opts)
 	if err != nil {
 		return nil, fmt.Errorf("previous release %d: %w", prev.Number, err)

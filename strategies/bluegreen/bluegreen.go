@@ -130,12 +130,17 @@ func (BlueGreen) Plan(current strategies.Snapshot, want strategies.Desired) (*st
 
 // retire stops and removes a color: after scale_down_delay, its
 // containers, then its networks.
+// retireBatch is the batch of a retired color's stops; no other step of a
+// blue-green plan runs next to them with this number.
+const retireBatch = 1 << 20
+
 func retire(current strategies.Snapshot, want strategies.Desired, color, cause string) []strategies.Step {
 	var stops, removes []strategies.Step
 	for _, name := range sortedServices(current.Colors[color]) {
 		for _, c := range current.Colors[color][name] {
 			if c.Running() {
-				stops = append(stops, strategies.Step{Action: strategies.ActionStop, Service: name, Container: c.Name, Cause: cause})
+				// One batch: the color's containers stop together.
+				stops = append(stops, strategies.Step{Action: strategies.ActionStop, Service: name, Container: c.Name, Batch: retireBatch, Cause: cause})
 			}
 			removes = append(removes, strategies.Step{Action: strategies.ActionRemove, Service: name, Container: c.Name, Cause: cause})
 		}

@@ -19,9 +19,14 @@ func RollbackPlan(current strategies.Snapshot, prev strategies.Desired, release 
 	slices.Reverse(services) // dependents first, as a rollback unwinds
 	known := map[string]bool{}
 	p.Steps = append(p.Steps, ensureRoutes(prev)...)
+	restoreColor(p, current, prev)
 	for _, svc := range services {
 		known[svc.Name] = true
-		if err := rollbackService(p, svc, current.Containers[svc.Name], release, routerOf(prev, svc.Name)); err != nil {
+		rt := routerOf(prev, svc.Name)
+		if prev.Color != "" {
+			rt = rt.uncolored(prev.Stack, prev.Color) // the release's own containers are uncolored
+		}
+		if err := rollbackService(p, svc, current.Containers[svc.Name], release, rt); err != nil {
 			return nil, err
 		}
 	}

@@ -39,6 +39,7 @@ func (Rolling) Plan(current strategies.Snapshot, want strategies.Desired) (*stra
 		if err := planService(p, svc, current.Containers[svc.Name], want.Release, routerOf(want, svc.Name)); err != nil {
 			return nil, err
 		}
+		leaveColors(p, current, svc, want.Release, routerOf(want, svc.Name))
 	}
 	orphanStops, orphanRemoves := strategies.OrphanSteps(current, want)
 	p.Steps = append(p.Steps, orphanStops...)

@@ -112,6 +112,25 @@ func swapped(prev, next strategies.Service, n, prevRelease, release int) []strat
 	return out
 }
 
+// inColor is what blue-green left of the stack: replicas 1..n of svc in
+// color's project, in state, created by release.
+func inColor(s strategies.Snapshot, svc strategies.Service, color string, n int, state string, release int) strategies.Snapshot {
+	if s.Colors == nil {
+		s.Colors = map[string]map[string][]strategies.Observed{}
+	}
+	if s.Colors[color] == nil {
+		s.Colors[color] = map[string][]strategies.Observed{}
+	}
+	for i := 1; i <= n; i++ {
+		o := observed(svc, i, state, release)
+		o.Name = stack + "-" + color + "-" + svc.Name + "-" + strconv.Itoa(i)
+		o.Labels[compose.LabelProject] = stack + "-" + color
+		o.Labels[compose.LabelColor] = color
+		s.Colors[color][svc.Name] = append(s.Colors[color][svc.Name], o)
+	}
+	return s
+}
+
 func network() engine.NetworkSpec {
 	return engine.NetworkSpec{Name: stack + "_default", Labels: map[string]string{compose.LabelProject: stack, compose.LabelNetwork: "default"}}
 }
@@ -281,6 +300,12 @@ func TestPlan_Golden(t *testing.T) {
 			golden:  "fixed_port_allow_stop_first",
 			current: snapshot(running(api1, 4, 1)),
 			want:    desired(2, fixedPort(api2, allowStopFirst)),
+		},
+		{
+			desc:    "leaving blue-green: the new containers join the route, then the serving color drains and stops (removed at confirm)",
+			golden:  "leave_bluegreen",
+			current: inColor(snapshot(), api1, "green", 2, "running", 1),
+			want:    routed(desired(2, withUpdate(service("api", "hello:2", 2, "1"), policy(2, 0, "start-first", 0)))),
 		},
 		{
 			desc:    "a fixed host port rolled stop-first as asked: no note",
@@ -626,6 +651,18 @@ func TestRollbackPlan_Golden(t *testing.T) {
 				renamed(observed(api2, 4, "exited", 2), "hello-api-4_new"),
 			}),
 			prev:    desired(1, withRollback(api1, policy(2, 0, "start-first", 0))),
+			release: 2,
+		},
+		{
+			desc:   "rolling back a release that left blue-green: the color starts and rejoins the route before the release's containers drain",
+			golden: "rollback_leave_bluegreen",
+			current: inColor(snapshot(running(service("api", "hello:2", 2, "1"), 2, 2)),
+				api1, "green", 2, "exited", 1),
+			prev: func() strategies.Desired {
+				d := routed(desired(1, service("api", "hello:1", 2, "1")))
+				d.Color = "green"
+				return d
+			}(),
 			release: 2,
 		},
 		{
