@@ -54,6 +54,7 @@ type Server struct {
 	tcp      net.Listener
 	servers  []*http.Server
 	serveErr chan error
+	auto     autoConfirms
 }
 
 // New checks cfg and returns a Server; Start makes it serve.
@@ -122,6 +123,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
 		}
 	}
+	if err := s.auto.resume(ctx, s.ops); err != nil {
+		return fmt.Errorf("resuming auto-confirms: %w", err)
+	}
 	h := s.handler()
 	s.serve(s.unix, h, "unix")
 	if s.tcp != nil {
@@ -163,6 +167,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) {
 	s.log.Info("daemon stopping: no new requests", "running", s.ops.jobs.count(), "timeout", s.cfg.ShutdownTimeout)
+	s.auto.stop() // the next daemon takes the waits over
 	handlersDone := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
