@@ -27,6 +27,7 @@ type benchmark struct {
 var benchmarks = map[string]benchmark{
 	"rolling":       {runRolling, "time a 10-replica, batch-2, start-first rolling release and its overhead"},
 	"proxy":         {runProxy, "throughput and latency of the built-in proxy against direct and nginx (wrk)"},
+	"dns":           {runDNS, "DNS router: switch-to-answer delay (built-in server, RFC 2136 to BIND) and weighted answer shares"},
 	"zero-downtime": {runZeroDowntime, "count failed requests through the proxy while releases switch, and time the switches"},
 }
 
