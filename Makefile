@@ -21,7 +21,8 @@ demo-bluegreen: ## start cutover serve, deploy examples/bluegreen twice, roll ba
 demo-down: build ## remove the demo stack
 	$(BIN)/cutover down hello
 
-test: ## vet, then every test; integration tests use the real Docker engine
+test: ## vet, then every test; integration tests use the real Docker engine, nginx and BIND (installed by scripts/deps.sh when missing)
+	./scripts/deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
