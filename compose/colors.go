@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -24,6 +25,15 @@ func (s *Stack) DesiredWith(release int, images map[string]ResolvedImage, o Desi
 	d, err := s.Desired(release, images)
 	if err != nil {
 		return d, err
+	}
+	if c := s.Ext.Canary; c != nil {
+		for _, st := range c.Steps {
+			cs := strategies.CanaryStep{Weight: st.Weight}
+			if st.Pause != nil {
+				cs.Pause = time.Duration(*st.Pause)
+			}
+			d.Canary = append(d.Canary, cs)
+		}
 	}
 	switch o.Router {
 	case "", RouterNone:

@@ -63,6 +63,28 @@ type StackExtension struct {
 	// ScaleDownDelay is how long confirm waits before it stops the old
 	// color in blue-green (default 0).
 	ScaleDownDelay *types.Duration `yaml:"scale_down_delay,omitempty" json:"scale_down_delay,omitempty"`
+	// Canary holds the weighted steps of the canary strategy.
+	Canary *Canary `yaml:"canary,omitempty" json:"canary,omitempty"`
+}
+
+// Canary is the canary strategy's steps and stickiness.
+type Canary struct {
+	Steps  []CanaryStep `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Sticky *Sticky      `yaml:"sticky,omitempty" json:"sticky,omitempty"`
+}
+
+// CanaryStep sends Weight percent of new requests to the new version, then
+// holds for Pause; without a pause it holds until `cutover promote`.
+type CanaryStep struct {
+	Weight int             `yaml:"weight" json:"weight"`
+	Pause  *types.Duration `yaml:"pause,omitempty" json:"pause,omitempty"`
+}
+
+// Sticky keeps a client on one version during a canary: by a cookie the
+// proxy sets, or by the value of a request header.
+type Sticky struct {
+	Cookie string `yaml:"cookie,omitempty" json:"cookie,omitempty"`
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
 }
 
 // Rolling holds stack-wide defaults for rolling updates; a service's compose
@@ -126,7 +148,13 @@ type Watch struct {
 func knownKeys(block string) []string {
 	switch block {
 	case "stack":
-		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay"}
+		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay", "canary"}
+	case "canary":
+		return []string{"steps", "sticky"}
+	case "step":
+		return []string{"weight", "pause"}
+	case "sticky":
+		return []string{"cookie", "header"}
 	case "rolling":
 		return []string{"batch_size", "interval", "order", "failure_action", "monitor", "max_failure_ratio", "allow_stop_first"}
 	case "notify":
@@ -154,6 +182,11 @@ func (e StackExtension) Validate(path string) error {
 	for name, d := range map[string]*types.Duration{"auto_confirm": e.AutoConfirm, "health_timeout": e.HealthTimeout, "min_ready": e.MinReady, "scale_down_delay": e.ScaleDownDelay} {
 		if d != nil && *d < 0 {
 			return fmt.Errorf("%s.%s: must not be negative, got %s", path, name, time.Duration(*d))
+		}
+	}
+	if c := e.Canary; c != nil {
+		if err := c.validate(path + ".canary"); err != nil {
+			return err
 		}
 	}
 	if r := e.Rolling; r != nil {
@@ -239,4 +272,26 @@ func oneOf(s string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+func (c Canary) validate(path string) error {
+	if len(c.Steps) == 0 {
+		return fmt.Errorf("%s.steps: give at least one step, e.g. [{weight: 10, pause: 1m}]", path)
+	}
+	for i, st := range c.Steps {
+		p := fmt.Sprintf("%s.steps[%d]", path, i)
+		if st.Weight < 1 || st.Weight > 100 {
+			return fmt.Errorf("%s.weight: %d is not a percentage of traffic (1-100)", p, st.Weight)
+		}
+		if i > 0 && st.Weight < c.Steps[i-1].Weight {
+			return fmt.Errorf("%s.weight: %d is below the step before (%d): weights only grow", p, st.Weight, c.Steps[i-1].Weight)
+		}
+		if st.Pause != nil && *st.Pause < 0 {
+			return fmt.Errorf("%s.pause: must not be negative, got %s", p, time.Duration(*st.Pause))
+		}
+	}
+	if s := c.Sticky; s != nil && (s.Cookie == "") == (s.Header == "") {
+		return fmt.Errorf("%s.sticky: set either cookie (a cookie name) or header (a request header), not both or neither", path)
+	}
+	return nil
 }

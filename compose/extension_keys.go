@@ -39,6 +39,14 @@ func checkUnknownKeys(files []string) error {
 }
 
 func checkBlock(raw any, block, path string) error {
+	if list, ok := raw.([]any); ok && block == "steps" {
+		for i, item := range list {
+			if err := checkBlock(item, "step", fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return nil
@@ -53,7 +61,7 @@ func checkBlock(raw any, block, path string) error {
 		if !contains(known, k) {
 			return fmt.Errorf("%s.%s: unknown field (known: %s)", path, k, strings.Join(known, ", "))
 		}
-		if knownKeys(k) != nil {
+		if knownKeys(k) != nil || k == "steps" {
 			if err := checkBlock(m[k], k, path+"."+k); err != nil {
 				return err
 			}

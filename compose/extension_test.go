@@ -298,6 +298,31 @@ func TestLoad_ExtensionErrors(t *testing.T) {
 			want:    []string{"stack.yaml", "services.web.x-cutover", "mapping"},
 		},
 		{
+			desc:  "canary without steps",
+			stack: "{strategy: canary, canary: {steps: []}}",
+			want:  []string{"stack.yaml", "x-cutover.canary.steps", "at least one step"},
+		},
+		{
+			desc:  "canary weight above 100",
+			stack: "{canary: {steps: [{weight: 10, pause: 1m}, {weight: 150}]}}",
+			want:  []string{"stack.yaml", "x-cutover.canary.steps[1].weight", "150"},
+		},
+		{
+			desc:  "canary weights shrink",
+			stack: "{canary: {steps: [{weight: 50}, {weight: 10}]}}",
+			want:  []string{"x-cutover.canary.steps[1].weight", "only grow"},
+		},
+		{
+			desc:  "unknown canary step key",
+			stack: "{canary: {steps: [{weight: 10, pasue: 1m}]}}",
+			want:  []string{"stack.yaml", "x-cutover.canary.steps[0].pasue", "unknown field"},
+		},
+		{
+			desc:  "sticky with both cookie and header",
+			stack: "{canary: {steps: [{weight: 10}], sticky: {cookie: v, header: X-User}}}",
+			want:  []string{"x-cutover.canary.sticky", "either cookie"},
+		},
+		{
 			desc:  "stack block is not a mapping",
 			stack: "[bluegreen]",
 			want:  []string{"stack.yaml", "x-cutover", "mapping"},

@@ -28,6 +28,15 @@ type Desired struct {
 	// ScaleDownDelay is how long confirming a blue-green release waits
 	// before it stops the old color.
 	ScaleDownDelay time.Duration
+	// Canary are the weighted steps of a canary release, in order.
+	Canary []CanaryStep
+}
+
+// CanaryStep sends Weight percent of new requests to the new color, then
+// holds for Pause (0: until `cutover promote`).
+type CanaryStep struct {
+	Weight int
+	Pause  time.Duration
 }
 
 // Service is one service's desired state.

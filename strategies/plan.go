@@ -51,6 +51,14 @@ const (
 	ActionRouteDrain Action = "route-drain"
 	// ActionVerify runs a service's x-cutover.verify check on Containers.
 	ActionVerify Action = "verify"
+	// ActionSplit sends Weight percent of Route's new requests to
+	// Containers (the canary) and the rest to the targets that served
+	// before (canary).
+	ActionSplit Action = "split"
+	// ActionPause holds a canary step for Duration (0: until promoted),
+	// failing if one of Containers exits or turns unhealthy; `cutover
+	// promote` ends it early.
+	ActionPause Action = "pause"
 )
 
 // Step is one action of a plan.
@@ -77,6 +85,8 @@ type Step struct {
 	Route *Route `json:",omitempty"`
 	// Verify is the check a verify step runs.
 	Verify *Verify `json:",omitempty"`
+	// Weight is a split step's canary share, in percent.
+	Weight int `json:",omitempty"`
 	// Batch groups steps of one batch: adjacent steps with the same action
 	// and the same non-zero Batch may run at the same time.
 	Batch int `json:",omitempty"`
@@ -104,6 +114,13 @@ func (s Step) Target() string {
 		return s.Route.Route.Name
 	case ActionCheckTargets, ActionSwitch, ActionVerify:
 		return s.Route.Route.Name + " → " + strings.Join(s.Containers, ", ")
+	case ActionSplit:
+		return fmt.Sprintf("%s → %d%% to %s", s.Route.Route.Name, s.Weight, strings.Join(s.Containers, ", "))
+	case ActionPause:
+		if s.Duration == 0 {
+			return "until promoted"
+		}
+		return s.Duration.String()
 	case ActionRouteAdd:
 		return s.Route.Route.Name + " + " + s.Container
 	case ActionRouteDrain:
@@ -126,6 +143,8 @@ func (s Step) String() string {
 		line += ")"
 	case ActionMonitor:
 		line += fmt.Sprintf(" (for %s)", s.Duration)
+	case ActionPause:
+		line += " (watching " + strings.Join(s.Containers, ", ") + ")"
 	case ActionVerify:
 		var checks []string
 		if s.Verify.Path != "" {
@@ -185,7 +204,8 @@ func (p *Plan) Empty() bool {
 	for _, s := range p.Steps {
 		if s.Action != ActionEnsureNetwork && s.Action != ActionEnsureVolume &&
 			s.Action != ActionCheckNetwork && s.Action != ActionCheckVolume &&
-			s.Action != ActionEnsureRoute && s.Action != ActionSwitch && s.Action != ActionCheckTargets {
+			s.Action != ActionEnsureRoute && s.Action != ActionSwitch && s.Action != ActionCheckTargets &&
+			s.Action != ActionSplit && s.Action != ActionPause {
 			return false
 		}
 	}

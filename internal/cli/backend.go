@@ -24,6 +24,7 @@ type backend interface {
 	RollbackTo(ctx context.Context, stack string, n int, req deploy.Request) (api.Result, error)
 	Rollback(ctx context.Context, stack string, o deploy.Overrides) (store.Release, error)
 	Confirm(ctx context.Context, stack string) (store.Release, error)
+	Promote(ctx context.Context, stack string) (store.Release, error)
 	Abort(ctx context.Context, stack string, wait time.Duration) (store.Release, error)
 	Unlock(ctx context.Context, stack string, force bool) (store.Lock, error)
 	Down(ctx context.Context, stack string, volumes bool) (deploy.DownResult, error)

@@ -77,6 +77,10 @@ func (l *local) Confirm(ctx context.Context, stack string) (store.Release, error
 	return ops.Confirm(ctx, stack, l.obs)
 }
 
+func (l *local) Promote(ctx context.Context, stack string) (store.Release, error) {
+	return l.ops.Promote(ctx, stack, l.obs)
+}
+
 func (l *local) Abort(ctx context.Context, stack string, wait time.Duration) (store.Release, error) {
 	return l.ops.Abort(ctx, stack, wait, l.obs)
 }

@@ -50,6 +50,11 @@ func (r *remote) Confirm(ctx context.Context, stack string) (store.Release, erro
 	return res.Release, err
 }
 
+func (r *remote) Promote(ctx context.Context, stack string) (store.Release, error) {
+	res, err := r.stream(ctx, stack, stackPath(stack, "/promote"), struct{}{})
+	return res.Release, err
+}
+
 func (r *remote) Abort(ctx context.Context, stack string, wait time.Duration) (store.Release, error) {
 	res, err := r.stream(ctx, stack, stackPath(stack, "/abort"), api.AbortRequest{Wait: api.Duration(wait)})
 	return res.Release, err

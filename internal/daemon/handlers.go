@@ -31,6 +31,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc(api.PathRoutes, s.routes)
 	mux.HandleFunc(api.PathDeploy, s.deploy)
 	mux.HandleFunc(api.PathConfirm, s.confirm)
+	mux.HandleFunc(api.PathPromote, s.promote)
 	mux.HandleFunc(api.PathRollback, s.rollback)
 	mux.HandleFunc(api.PathAbort, s.abort)
 	mux.HandleFunc(api.PathUnlock, s.unlock)
@@ -113,6 +114,14 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("stack")
 	s.run(w, r, name, func(ctx context.Context, obs deploy.Observer) api.Result {
 		rel, err := s.ops.Confirm(ctx, name, obs)
+		return api.Result{Release: rel}.WithError(err)
+	})
+}
+
+func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("stack")
+	s.run(w, r, name, func(ctx context.Context, obs deploy.Observer) api.Result {
+		rel, err := s.ops.Promote(ctx, name, obs)
 		return api.Result{Release: rel}.WithError(err)
 	})
 }

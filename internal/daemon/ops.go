@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/engine"
@@ -88,14 +89,28 @@ func waitAutoConfirm(ctx context.Context, d *deploy.Deployer, res deploy.Result,
 	return res, err
 }
 
-// Rollback goes back from the release awaiting confirmation.
+// Rollback goes back from the release awaiting confirmation. A canary
+// release still in its steps is aborted instead: all traffic goes back to
+// the serving color and the canary's color is removed.
 func (o *Ops) Rollback(ctx context.Context, stack string, ov deploy.Overrides, obs deploy.Observer) (store.Release, error) {
+	if rel, err := o.Store.LatestRelease(ctx, stack); err == nil && rel.Strategy == compose.StrategyCanary && rel.Status == store.StatusDeploying {
+		return o.Abort(ctx, stack, canaryAbortWait, obs)
+	}
 	ctx, done, err := o.jobs.start(ctx, stack)
 	if err != nil {
 		return store.Release{}, err
 	}
 	defer done()
 	return o.deployer(obs).RollbackWith(ctx, stack, ov)
+}
+
+// canaryAbortWait bounds how long rollback waits for an aborted canary to
+// undo its steps.
+const canaryAbortWait = 5 * time.Minute
+
+// Promote ends the pauses of the stack's canary release in progress.
+func (o *Ops) Promote(ctx context.Context, stack string, obs deploy.Observer) (store.Release, error) {
+	return o.deployer(obs).Promote(ctx, stack)
 }
 
 // Confirm makes the release awaiting confirmation final.

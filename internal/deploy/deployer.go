@@ -20,6 +20,7 @@ import (
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bluegreen"
+	"github.com/cutover/cutover/strategies/canary"
 	"github.com/cutover/cutover/strategies/recreate"
 	"github.com/cutover/cutover/strategies/rolling"
 )
@@ -106,9 +107,9 @@ func Strategy(name string) (strategies.Strategy, error) {
 	case compose.StrategyBlueGreen:
 		return bluegreen.BlueGreen{}, nil
 	case compose.StrategyCanary:
-		return nil, BadInput(fmt.Sprintf("strategy %q is not available in this version of cutover (available: recreate, rolling, bluegreen)", name))
+		return canary.Canary{}, nil
 	}
-	return nil, BadInput(fmt.Sprintf("unknown strategy %q (available: recreate, rolling, bluegreen)", name))
+	return nil, BadInput(fmt.Sprintf("unknown strategy %q (available: recreate, rolling, bluegreen, canary)", name))
 }
 
 // Deploy runs one release of req.Stack. A failed release is undone, recorded

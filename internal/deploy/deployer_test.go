@@ -435,7 +435,7 @@ func TestDeploy_BadInput(t *testing.T) {
 		{desc: "unknown service in images", req: deploy.Request{Images: map[string]string{"api": "hello:2"}}, says: `no service "api"`},
 		{desc: "empty image reference", req: deploy.Request{Images: map[string]string{"web": ""}}, says: "empty image reference"},
 		{desc: "unknown strategy", req: deploy.Request{Strategy: "sideways"}, says: `unknown strategy "sideways"`},
-		{desc: "strategy not available yet", req: deploy.Request{Strategy: "canary"}, says: "not available"},
+		{desc: "canary without steps", req: deploy.Request{Strategy: "canary"}, says: "x-cutover.canary.steps is empty"},
 		{desc: "blue-green without a routed service", req: deploy.Request{Strategy: "bluegreen"}, says: "no service of hello is routed"},
 	}
 	for _, tt := range tests {

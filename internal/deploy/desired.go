@@ -15,9 +15,9 @@ import (
 // effective router and, for blue-green, the idle color.
 func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy string, release int, images map[string]compose.ResolvedImage) (strategies.Desired, error) {
 	o := compose.DesiredOptions{Router: st.RouterFor(strategy)}
-	if strategy == compose.StrategyBlueGreen {
+	if colored(strategy) {
 		if o.Router == compose.RouterNone {
-			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.router: none: strategy bluegreen switches traffic and needs a router (proxy)", compose.ExtensionKey))
+			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.router: none: strategy %s switches traffic and needs a router (proxy)", compose.ExtensionKey, strategy))
 		}
 		active, err := d.activeColor(ctx, st.Name)
 		if err != nil {
@@ -39,6 +39,11 @@ func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy stri
 		want.ScaleDownDelay = time.Duration(*st.Ext.ScaleDownDelay)
 	}
 	return want, nil
+}
+
+// colored reports whether a strategy runs releases in a color of their own.
+func colored(strategy string) bool {
+	return strategy == compose.StrategyBlueGreen || strategy == compose.StrategyCanary
 }
 
 // routerFor is the router a release of strategy uses on a stack whose

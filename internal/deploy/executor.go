@@ -43,6 +43,14 @@ type Executor struct {
 	HTTP *http.Client
 	// Router runs route steps; nil fails them.
 	Router Router
+	// Promoted reports whether `cutover promote` ended the canary's
+	// pauses; nil never does.
+	Promoted func(ctx context.Context) bool
+	// OnWeight records the canary's share after each split step.
+	OnWeight func(ctx context.Context, weight int)
+
+	mu     sync.Mutex
+	canary map[string][]string // route → canary targets of the last split
 }
 
 // StepError is a failed step, after undo.
@@ -291,6 +299,10 @@ func (x *Executor) apply(ctx context.Context, s strategies.Step) (done, error) {
 		err = x.applyRoute(ctx, s, &d)
 	case strategies.ActionVerify:
 		err = x.verify(ctx, s)
+	case strategies.ActionSplit:
+		err = x.applySplit(ctx, s, &d)
+	case strategies.ActionPause:
+		err = x.pause(ctx, s)
 	case strategies.ActionSleep:
 		select {
 		case <-ctx.Done():

@@ -23,7 +23,16 @@ var ErrNothingToDo = errors.New("nothing to do")
 
 func (d *Deployer) executor(stack string, release int, log *slog.Logger) *Executor {
 	return &Executor{Engine: d.Engine, Journal: storeJournal{s: d.Store, stack: stack, release: release},
-		Observer: d.observer(), Logger: log, Stack: stack, Release: release, Now: d.Now, Poll: d.Poll, Router: d.Router}
+		Observer: d.observer(), Logger: log, Stack: stack, Release: release, Now: d.Now, Poll: d.Poll, Router: d.Router,
+		Promoted: func(ctx context.Context) bool {
+			rel, err := d.Store.GetRelease(ctx, stack, release)
+			return err == nil && rel.Promoted
+		},
+		OnWeight: func(ctx context.Context, weight int) {
+			if _, err := d.Store.UpdateRelease(ctx, stack, release, func(rel *store.Release) error { rel.Weight = weight; return nil }); err != nil {
+				log.Warn("recording the canary weight", "error", err)
+			}
+		}}
 }
 
 func checkFlags(o Overrides) error {

@@ -26,7 +26,7 @@ func (d *Deployer) rollbackPlan(ctx context.Context, st *compose.Stack, prev, wa
 		return nil, err
 	}
 	var plan *strategies.Plan
-	if waiting.Strategy == compose.StrategyBlueGreen {
+	if colored(waiting.Strategy) {
 		plan, err = bluegreen.RollbackPlan(snap, want, waiting.Number, waiting.Color)
 	} else {
 		plan, err = rolling.RollbackPlan(snap, want, waiting.Number)

@@ -84,7 +84,7 @@ func (x *Executor) undoRoute(ctx context.Context, d done) error {
 		if d.created {
 			return x.Router.RemoveRoute(ctx, d.step.Route.Route.Name)
 		}
-	case strategies.ActionSwitch, strategies.ActionRouteAdd, strategies.ActionRouteDrain:
+	case strategies.ActionSwitch, strategies.ActionRouteAdd, strategies.ActionRouteDrain, strategies.ActionSplit:
 		return x.Router.SetTargets(ctx, d.step.Route.Route.Name, d.prev)
 	}
 	return nil

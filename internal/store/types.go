@@ -85,6 +85,12 @@ type Release struct {
 	// Color is the color the release's colored services run as
 	// (blue-green); "" for other strategies.
 	Color string `json:"color,omitempty"`
+	// Weight is the share of new requests a canary release's color gets
+	// while its steps run, in percent (0 before the first step).
+	Weight int `json:"weight,omitempty"`
+	// Promoted is set by `cutover promote`: the canary's remaining pauses
+	// end at once.
+	Promoted bool `json:"promoted,omitempty"`
 	// Reason explains a failed, rolled-back or aborted release.
 	Reason string `json:"reason,omitempty"`
 	// Note is free text, e.g. "no changes".

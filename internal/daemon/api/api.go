@@ -23,6 +23,7 @@ const (
 	PathReleases = "GET /v1/stacks/{stack}/releases"
 	PathDeploy   = "POST /v1/stacks/{stack}/deploy"
 	PathConfirm  = "POST /v1/stacks/{stack}/confirm"
+	PathPromote  = "POST /v1/stacks/{stack}/promote"
 	PathRollback = "POST /v1/stacks/{stack}/rollback"
 	PathAbort    = "POST /v1/stacks/{stack}/abort"
 	PathUnlock   = "POST /v1/stacks/{stack}/unlock"
