@@ -57,6 +57,12 @@ func (Canary) Plan(current strategies.Snapshot, want strategies.Desired) (*strat
 	if first < 0 {
 		return p, nil // nothing changes: the serving color stays
 	}
+	if len(current.Colors[strategies.OtherColor(want.Color)]) == 0 {
+		// The first release in a color: no version serves that a share
+		// could be split from, so traffic goes to it at once.
+		p.Notes = append(p.Notes, "no color serves yet: nothing to split, so the canary steps are skipped and traffic goes to this release at once")
+		return p, nil
+	}
 	end := first
 	for end < len(p.Steps) && p.Steps[end].Action == strategies.ActionSwitch {
 		end++

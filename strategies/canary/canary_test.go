@@ -155,6 +155,22 @@ func TestPlan_StepsInOrder(t *testing.T) {
 	}
 }
 
+func TestPlan_FirstReleaseSkipsSteps(t *testing.T) {
+	empty := strategies.Snapshot{Stack: "shop", Containers: map[string][]strategies.Observed{}, Networks: map[string]bool{}, Volumes: map[string]bool{}}
+	p, err := canary.Canary{}.Plan(empty, desired(t, "1", 1, strategies.ColorBlue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if s.Action == strategies.ActionSplit || s.Action == strategies.ActionPause {
+			t.Errorf("first release plans %s; with nothing serving there is nothing to split:\n%s", s, p)
+		}
+	}
+	if len(p.Notes) == 0 || !strings.Contains(p.Notes[0], "canary steps are skipped") {
+		t.Errorf("plan does not say the steps are skipped: %v", p.Notes)
+	}
+}
+
 func TestPlan_Refuses(t *testing.T) {
 	blue1 := desired(t, "1", 1, strategies.ColorBlue)
 	green2 := desired(t, "2", 2, strategies.ColorGreen)
