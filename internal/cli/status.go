@@ -82,6 +82,9 @@ func printStackStatus(g *globals, st api.StackStatus) {
 		}
 		fmt.Fprintln(w)
 	}
+	if l := st.Latest; l != nil && l.Strategy == "canary" && l.Status == store.StatusDeploying {
+		fmt.Fprintf(w, "canary:   release %d in %s gets %d%% of new requests (cutover promote %s | cutover abort %s)\n", l.Number, dash(l.Color), l.Weight, st.Stack, st.Stack)
+	}
 	if l := st.Latest; l != nil {
 		fmt.Fprintf(w, "latest:   %d %s", l.Number, l.Status)
 		if l.Reason != "" {
