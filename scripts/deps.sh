@@ -2,7 +2,8 @@
 # Installs the real servers the tests and benchmarks use, from Debian's
 # packages, when missing: nginx (router tests, the reference proxy in
 # bench-proxy), wrk (load generator), bind9 + bind9-dnsutils (named, dig and
-# nsupdate for the DNS router tests). Idempotent: does nothing when all are
+# nsupdate for the DNS router tests), docker-registry (a real registry for the
+# trigger and registry tests). Idempotent: does nothing when all are
 # installed. nginx and named are not left running as system services: the
 # tests start their own instances on private ports.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || packages+=(bind9)
 command -v dig >/dev/null 2>&1 && command -v nsupdate >/dev/null 2>&1 || packages+=(bind9-dnsutils)
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || packages+=(docker-registry)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
@@ -34,10 +36,12 @@ echo "deps: installing ${packages[*]}"
 # The nginx package starts the system service where it can; the benchmarks
 # run their own nginx on a private port, so stop the service again.
 for p in "${packages[@]}"; do
-  if [ "$p" = bind9 ]; then
+  if [ "$p" = bind9 ] || [ "$p" = docker-registry ]; then
+    service=named
+    [ "$p" = docker-registry ] && service=docker-registry
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-      "${as_root[@]}" systemctl stop named >/dev/null 2>&1 || true
-      "${as_root[@]}" systemctl disable named >/dev/null 2>&1 || true
+      "${as_root[@]}" systemctl stop "$service" >/dev/null 2>&1 || true
+      "${as_root[@]}" systemctl disable "$service" >/dev/null 2>&1 || true
     fi
     continue
   fi
