@@ -3,7 +3,8 @@
 # packages, when missing: nginx (router tests, the reference proxy in
 # bench-proxy), wrk (load generator), bind9 + bind9-dnsutils (named, dig and
 # nsupdate for the DNS router tests), docker-registry (a real registry for the
-# trigger and registry tests). Idempotent: does nothing when all are
+# trigger and registry tests), python3-aiosmtpd (a real SMTP server for the
+# email notification tests). Idempotent: does nothing when all are
 # installed. nginx and named are not left running as system services: the
 # tests start their own instances on private ports.
 set -euo pipefail
@@ -14,6 +15,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || packages+=(bind9)
 command -v dig >/dev/null 2>&1 && command -v nsupdate >/dev/null 2>&1 || packages+=(bind9-dnsutils)
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || packages+=(docker-registry)
+# Debian's aiosmtpd, for /usr/bin/python3 (a pyenv python3 first in PATH cannot see it).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
