@@ -37,15 +37,25 @@ func (s *Stack) DesiredWith(release int, images map[string]ResolvedImage, o Desi
 	}
 	switch o.Router {
 	case "", RouterNone:
-	case RouterProxy:
-		if err := s.applyRoutes(&d); err != nil {
+	case RouterProxy, RouterNginx:
+		if o.Router == RouterNginx && (s.Ext.Nginx == nil || s.Ext.Nginx.Dir == "") {
+			return d, fmt.Errorf("%s.nginx.dir: router nginx needs the directory the host's nginx includes (e.g. /etc/nginx/cutover.d); see docs/routers/nginx.md", ExtensionKey)
+		}
+		if err := s.applyRoutes(&d, o.Router); err != nil {
+			return d, err
+		}
+		if err := s.applyVerify(&d); err != nil {
+			return d, err
+		}
+	case RouterDNS:
+		if err := s.applyDNSRoutes(&d, o.Color); err != nil {
 			return d, err
 		}
 		if err := s.applyVerify(&d); err != nil {
 			return d, err
 		}
 	default:
-		return d, fmt.Errorf("%s.router: router %q is not available in this version of cutover (available: proxy, none)", ExtensionKey, o.Router)
+		return d, fmt.Errorf("%s.router: unknown router %q (known: proxy, nginx, dns, none)", ExtensionKey, o.Router)
 	}
 	if o.Color != "" {
 		if err := s.colorize(&d, o.Color); err != nil {

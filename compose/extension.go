@@ -65,6 +65,10 @@ type StackExtension struct {
 	ScaleDownDelay *types.Duration `yaml:"scale_down_delay,omitempty" json:"scale_down_delay,omitempty"`
 	// Canary holds the weighted steps of the canary strategy.
 	Canary *Canary `yaml:"canary,omitempty" json:"canary,omitempty"`
+	// Nginx says how router nginx reaches the host's nginx.
+	Nginx *NginxSettings `yaml:"nginx,omitempty" json:"nginx,omitempty"`
+	// DNS says which DNS server router dns drives and how.
+	DNS *DNSSettings `yaml:"dns,omitempty" json:"dns,omitempty"`
 }
 
 // Canary is the canary strategy's steps and stickiness.
@@ -127,6 +131,9 @@ type Route struct {
 	// DrainTimeout bounds how long a target leaving the route may finish
 	// its in-flight requests (default 30s).
 	DrainTimeout *types.Duration `yaml:"drain_timeout,omitempty" json:"drain_timeout,omitempty"`
+	// Addresses are, under router dns, the host address each color
+	// publishes the service's ports on: {blue: IP, green: IP}.
+	Addresses map[string]string `yaml:"addresses,omitempty" json:"addresses,omitempty"`
 }
 
 // Verify is a check a new color must pass before traffic switches to it:
@@ -148,7 +155,11 @@ type Watch struct {
 func knownKeys(block string) []string {
 	switch block {
 	case "stack":
-		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay", "canary"}
+		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay", "canary", "nginx", "dns"}
+	case "nginx":
+		return nginxKeys()
+	case "dns":
+		return dnsKeys()
 	case "canary":
 		return []string{"steps", "sticky"}
 	case "step":
@@ -164,7 +175,9 @@ func knownKeys(block string) []string {
 	case "verify":
 		return []string{"http", "command", "timeout"}
 	case "route":
-		return []string{"port", "health", "listen", "host", "drain_timeout"}
+		return []string{"port", "health", "listen", "host", "drain_timeout", "addresses"}
+	case "addresses":
+		return []string{"blue", "green"}
 	case "watch":
 		return []string{"tags"}
 	}
@@ -186,6 +199,16 @@ func (e StackExtension) Validate(path string) error {
 	}
 	if c := e.Canary; c != nil {
 		if err := c.validate(path + ".canary"); err != nil {
+			return err
+		}
+	}
+	if n := e.Nginx; n != nil {
+		if err := n.validate(path + ".nginx"); err != nil {
+			return err
+		}
+	}
+	if d := e.DNS; d != nil {
+		if err := d.validate(path + ".dns"); err != nil {
 			return err
 		}
 	}
@@ -244,6 +267,9 @@ func (e ServiceExtension) Validate(path string) error {
 		}
 		if r.DrainTimeout != nil && *r.DrainTimeout < 0 {
 			return fmt.Errorf("%s.route.drain_timeout: must not be negative, got %s", path, time.Duration(*r.DrainTimeout))
+		}
+		if err := validateAddresses(path+".route.addresses", r.Addresses); err != nil {
+			return err
 		}
 	}
 	if v := e.Verify; v != nil {

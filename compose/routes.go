@@ -24,13 +24,16 @@ func (s *Stack) RouterFor(strategy string) string {
 	return RouterNone
 }
 
-// routeOf returns the route of a service under the proxy router, or nil
-// when the service is not routed. A service is routed when it has an
-// x-cutover.route block or publishes a fixed host port: the proxy then
+// routeOf returns the route of a service under router (proxy or nginx),
+// or nil when the service is not routed. A service is routed when it has
+// an x-cutover.route block or publishes a fixed host port: the router then
 // owns that port and the containers publish nothing for it.
-func (s *Stack) routeOf(svc types.ServiceConfig) (*strategies.Route, error) {
+func (s *Stack) routeOf(svc types.ServiceConfig, router string) (*strategies.Route, error) {
 	where := "services." + svc.Name + "." + ExtensionKey + ".route"
 	ext := s.Services[svc.Name].Route
+	if ext != nil && len(ext.Addresses) > 0 {
+		return nil, fmt.Errorf("%s.addresses: only under router dns (this stack's router is %s)", where, router)
+	}
 	var published []types.ServicePortConfig
 	for _, p := range svc.Ports {
 		if p.Published != "" && p.Published != "0" && (p.Protocol == "" || p.Protocol == "tcp") {
@@ -70,6 +73,9 @@ func (s *Stack) routeOf(svc types.ServiceConfig) (*strategies.Route, error) {
 		listen = net.JoinHostPort(binding.HostIP, binding.Published)
 	}
 	r.Route = lb.Route{Name: s.Name + "/" + svc.Name, Listen: listen}
+	if router != RouterProxy {
+		r.Route.Router = router
+	}
 	if ext != nil {
 		r.Route.Host = ext.Host
 		r.Route.Health.Path = ext.Health
@@ -80,13 +86,14 @@ func (s *Stack) routeOf(svc types.ServiceConfig) (*strategies.Route, error) {
 	return r, nil
 }
 
-// applyRoutes routes the services of d through the proxy: each routed
-// service stops publishing its route's port (the proxy listens there), so
-// two of its containers can run at once, and gets the route's HTTP probe.
-func (s *Stack) applyRoutes(d *strategies.Desired) error {
+// applyRoutes routes the services of d through router (proxy or nginx):
+// each routed service stops publishing its route's port (the router
+// listens there), so two of its containers can run at once, and gets the
+// route's HTTP probe.
+func (s *Stack) applyRoutes(d *strategies.Desired, router string) error {
 	for i := range d.Services {
 		svc := &d.Services[i]
-		route, err := s.routeOf(s.Project.Services[svc.Name])
+		route, err := s.routeOf(s.Project.Services[svc.Name], router)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,10 @@ import (
 type Route struct {
 	// Name identifies the route: "<stack>/<service>".
 	Name string `json:"name"`
+	// Router is the kind of router that serves the route: "" (the
+	// built-in proxy), "nginx" or "dns". The proxy ignores it; cutover's
+	// router mux sends each route's calls to the router of its kind.
+	Router string `json:"router,omitempty"`
 	// Listen is the address the proxy listens on ("0.0.0.0:8080", "127.0.0.1:8080").
 	Listen string `json:"listen"`
 	// Host, when set, routes only requests for this Host header, so several

@@ -2,6 +2,7 @@ package strategies
 
 import (
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/lb"
 )
@@ -15,6 +16,16 @@ type Route struct {
 	// Network is the engine network the router reaches containers on.
 	Network string
 	Route   lb.Route
+	// Addresses, under router dns, are the host address each color
+	// publishes the service's ports on (color → IP): a container's target
+	// is then Addresses[its color]:PublishedPort, not its address on
+	// Network.
+	Addresses map[string]string `json:",omitempty"`
+	// PublishedPort is the host port clients reach (router dns).
+	PublishedPort int `json:",omitempty"`
+	// KeepOld, under router dns, replaces the 60 s floor of the keep-old
+	// window (x-cutover.dns.keep_old); 0 keeps the router's default.
+	KeepOld time.Duration `json:",omitempty"`
 }
 
 // RouteOf returns the route of a service, if it has one.

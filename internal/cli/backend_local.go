@@ -12,11 +12,14 @@ import (
 )
 
 // local runs commands in this process, against the state dir and the
-// Docker engine, with no router: plans that need the built-in proxy are
-// refused (the Deployer says to start `cutover serve`).
+// Docker engine. Its router mux builds the routers that need no daemon
+// (nginx, RFC 2136 updates) from each stack's x-cutover settings; plans
+// that need the built-in proxy or DNS server are refused (the Deployer says
+// to start `cutover serve`).
 type local struct {
 	obs    deploy.Observer
 	ops    *daemon.Ops
+	mux    *deploy.RouterMux
 	engine *docker.Engine // connected on first use
 }
 
@@ -27,7 +30,10 @@ func newLocal(g *globals, obs deploy.Observer) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &local{obs: obs, ops: daemon.NewOps(nil, s, g.logger())}, nil
+	ops := daemon.NewOps(nil, s, g.logger())
+	mux := deploy.NewRouterMux(deploy.MuxConfig{Store: s, Logger: g.logger()})
+	ops.Router, ops.Routes = mux, mux.Status
+	return &local{obs: obs, ops: ops, mux: mux}, nil
 }
 
 // withEngine connects to the Docker engine if not yet done.
@@ -102,6 +108,7 @@ func (l *local) Status(ctx context.Context, stack string) (api.StackStatus, erro
 	if err != nil {
 		return api.StackStatus{}, err
 	}
+	l.mux.UseStored(ctx, stack) // its nginx or RFC 2136 routes
 	return ops.Status(ctx, stack)
 }
 
@@ -110,6 +117,7 @@ func (l *local) Stacks(ctx context.Context) ([]api.StackStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.mux.UseStored(ctx)
 	return ops.Stacks(ctx)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/lb"
 )
 
 // maxRequestBody bounds a request body (a deploy carries the whole
@@ -63,7 +64,11 @@ func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) routes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.proxy.Status())
+	routes := []lb.RouteStatus{}
+	if s.ops.Routes != nil {
+		routes = append(routes, s.ops.Routes()...)
+	}
+	writeJSON(w, http.StatusOK, routes)
 }
 
 func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {

@@ -74,6 +74,19 @@ func (r *persistingRouter) SetTargets(ctx context.Context, name string, addrs []
 	return errors.Join(err, r.save(ctx, name))
 }
 
+// SetSplit splits the route's traffic (a canary step), then saves the
+// targets the proxy has.
+func (r *persistingRouter) SetSplit(ctx context.Context, name string, s lb.Split) error {
+	sp, ok := r.proxy.(interface {
+		SetSplit(ctx context.Context, route string, s lb.Split) error
+	})
+	if !ok {
+		return fmt.Errorf("route %s: the proxy cannot split traffic by weight", name)
+	}
+	err := sp.SetSplit(ctx, name, s)
+	return errors.Join(err, r.save(ctx, name))
+}
+
 // CheckTargets probes addrs without routing to them; nothing to save.
 func (r *persistingRouter) CheckTargets(ctx context.Context, name string, addrs []string) error {
 	return r.proxy.CheckTargets(ctx, name, addrs)
@@ -150,6 +163,10 @@ func restoreRoutes(ctx context.Context, s *store.Store, p Proxy, r *persistingRo
 		var rt lb.Route
 		if err := json.Unmarshal(rec.Config, &rt); err != nil {
 			log.Error("route not restored: bad record", "route", rec.Name, "error", err)
+			continue
+		}
+		if rt.Router != "" {
+			log.Warn("route not restored on the proxy: it belongs to another router", "route", rt.Name, "router", rt.Router)
 			continue
 		}
 		if err := p.EnsureRoute(ctx, rt); err != nil {

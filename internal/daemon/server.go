@@ -11,9 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/lb"
+	"github.com/cutover/cutover/lb/dns"
 )
 
 // DefaultShutdownTimeout is how long a stopping daemon lets running
@@ -26,6 +28,10 @@ type Config struct {
 	Engine engine.Engine
 	// Proxy is the router; nil means a new lb.Proxy.
 	Proxy Proxy
+	// DNS, when set, runs the dns router's built-in authoritative server
+	// (cutover serve --dns-listen/--dns-zone/--dns-ttl); its routing table
+	// is kept in the store like the proxy's.
+	DNS *dns.ServerConfig
 	// Listen is a TCP address to serve the API on besides the socket
 	// ("127.0.0.1:7777"); "" serves the socket only. It needs Token.
 	Listen string
@@ -46,6 +52,7 @@ type Server struct {
 	ops     *Ops
 	proxy   Proxy
 	router  *persistingRouter
+	dns     *dns.Server // nil without Config.DNS
 	started time.Time
 
 	lock     *lockFile
@@ -76,11 +83,54 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, proxy: cfg.Proxy, socket: SocketPath(cfg.Store.Dir()), serveErr: make(chan error, 2)}
 	s.router = newPersistingRouter(cfg.Proxy, cfg.Store, cfg.Logger)
+	if cfg.DNS != nil {
+		srv, err := dns.NewServer(*cfg.DNS, cfg.Logger.With("component", "dns"))
+		if err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+		s.dns = srv
+	}
 	s.ops = NewOps(cfg.Engine, cfg.Store, cfg.Logger)
-	s.ops.Router = s.router
-	s.ops.Routes = cfg.Proxy.Status
 	return s, nil
 }
+
+// DNSAddr is where the built-in DNS server answers (UDP and TCP), with the
+// port the system chose for port 0; "" without one or before Start.
+func (s *Server) DNSAddr() string {
+	if s.dns == nil {
+		return ""
+	}
+	return s.dns.Addr()
+}
+
+// startRouters restores the routing tables (the proxy's, the built-in DNS
+// server's) and gives deploys the router mux over them; nginx and RFC 2136
+// routers are built from each stack's settings, which the mux learns from
+// the store for status.
+func (s *Server) startRouters(ctx context.Context) error {
+	if err := restoreRoutes(ctx, s.cfg.Store, s.proxy, s.router, s.log); err != nil {
+		return err
+	}
+	mc := deploy.MuxConfig{Proxy: s.router, Store: s.cfg.Store, Logger: s.log.With("component", "routers")}
+	if s.dns != nil {
+		builtin, err := deploy.NewPersistentDNS(ctx, s.dns, s.cfg.Store, dnsBackendBuiltin, s.log.With("component", "dns"))
+		if err != nil {
+			return err
+		}
+		if err := s.dns.Start(ctx); err != nil {
+			return err
+		}
+		mc.DNS = builtin
+	}
+	mux := deploy.NewRouterMux(mc)
+	mux.UseStored(ctx)
+	s.ops.Router = mux
+	s.ops.Routes = mux.Status
+	return nil
+}
+
+// dnsBackendBuiltin names the built-in DNS server's routes in the store.
+const dnsBackendBuiltin = "builtin"
 
 // SocketPath is the API socket.
 func (s *Server) SocketPath() string { return s.socket }
@@ -111,7 +161,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if Answers(ctx, s.socket, time.Second) {
 		return fmt.Errorf("%w on %s", ErrAlreadyRunning, s.socket)
 	}
-	if err := restoreRoutes(ctx, s.cfg.Store, s.proxy, s.router, s.log); err != nil {
+	if err := s.startRouters(ctx); err != nil {
 		return err
 	}
 	if s.unix, err = listenUnix(ctx, s.socket); err != nil {
@@ -131,7 +181,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if s.tcp != nil {
 		s.serve(s.tcp, requireToken(s.cfg.Token, h), "tcp")
 	}
-	s.log.Info("daemon started", "socket", s.socket, "listen", s.TCPAddr(), "pid", os.Getpid(), "version", s.cfg.Version)
+	s.log.Info("daemon started", "socket", s.socket, "listen", s.TCPAddr(), "dns", s.DNSAddr(), "pid", os.Getpid(), "version", s.cfg.Version)
 	return nil
 }
 
@@ -196,12 +246,18 @@ func (s *Server) shutdown(ctx context.Context) {
 	s.log.Info("daemon stopped")
 }
 
-// release closes the proxy, then the API sockets, and gives up the state dir.
+// release closes the proxy and the DNS server, then the API sockets, and
+// gives up the state dir.
 func (s *Server) release(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.proxy.Close(pctx); err != nil {
 		s.log.Warn("closing proxy", "error", err)
+	}
+	if s.dns != nil {
+		if err := s.dns.Close(pctx); err != nil {
+			s.log.Warn("closing dns server", "error", err)
+		}
 	}
 	if s.unix != nil {
 		s.unix.Close()

@@ -34,8 +34,9 @@ type Deployer struct {
 	Now      func() time.Time
 	// Poll is the readiness poll interval (default 100 ms).
 	Poll time.Duration
-	// Router moves traffic for routed services (router proxy). nil when
-	// no daemon runs: plans that need a router are refused.
+	// Router moves traffic for routed services: a RouterMux, which sends
+	// each route to the proxy, nginx or dns router it belongs to. A
+	// Deployer without one refuses plans that need a router.
 	Router Router
 }
 
@@ -139,6 +140,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	for _, field := range st.Unsupported() {
 		d.emit(Event{Stack: st.Name, Kind: KindMessage, Status: "warning", Message: field + " is not supported by cutover yet and is ignored"})
 	}
+	d.useStack(st)
 	refs := imageRefs(st, req.Images)
 	if err := d.validatePlan(ctx, st, strategy, refs, req.Overrides); err != nil && !(req.DryRun && errors.Is(err, ErrNoRouter)) {
 		return Result{}, err
@@ -274,6 +276,9 @@ func (r *run) deploy(ctx context.Context, strategy strategies.Strategy, refs map
 	if err != nil && !paused {
 		return r.fail(ctx, plan, err)
 	}
+	// After a DNS switch the old targets keep serving for the keep-old
+	// window before what stops them may run.
+	plan.Confirm = x.keepOldSteps(plan.Confirm)
 	// Nothing kept for a rollback (a first deploy, nothing replaced): there is
 	// nothing to confirm either.
 	if (strategy.AwaitsConfirm() && len(plan.Confirm) > 0) || paused {

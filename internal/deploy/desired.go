@@ -8,6 +8,7 @@ import (
 
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/lb"
 	"github.com/cutover/cutover/strategies"
 )
 
@@ -17,7 +18,11 @@ func (d *Deployer) desired(ctx context.Context, st *compose.Stack, strategy stri
 	o := compose.DesiredOptions{Router: st.RouterFor(strategy)}
 	if colored(strategy) {
 		if o.Router == compose.RouterNone {
-			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.router: none: strategy %s switches traffic and needs a router (proxy)", compose.ExtensionKey, strategy))
+			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.router: none: strategy %s switches traffic and needs a router (proxy, nginx or dns)", compose.ExtensionKey, strategy))
+		}
+		if dnsSettings := st.Ext.DNS; strategy == compose.StrategyCanary && o.Router == compose.RouterDNS && dnsSettings != nil &&
+			dnsSettings.EffectiveMode() == compose.DNSModeRFC2136 && canaryWeighs(st) {
+			return strategies.Desired{}, BadInput(fmt.Sprintf("%s.dns.mode: rfc2136 cannot weight answers (the server answers the whole record set), so canary steps below 100%% cannot run: use the built-in dns server (mode: builtin), the proxy or nginx for canary, or strategy bluegreen", compose.ExtensionKey))
 		}
 		active, err := d.activeColor(ctx, st.Name)
 		if err != nil {
@@ -82,18 +87,47 @@ func (d *Deployer) observe(ctx context.Context, stack string) (strategies.Snapsh
 	return snap, err
 }
 
-// checkRouter refuses a plan that needs a router when none runs.
+// checkRouter refuses a plan that needs a router that does not run here
+// (the proxy or the built-in DNS server without the daemon) or cannot be
+// used (an RFC 2136 key that cannot be read), before anything is recorded.
 func (d *Deployer) checkRouter(plan *strategies.Plan) error {
-	if d.Router != nil || !needsRouter(plan.Steps) {
+	if !needsRouter(plan.Steps) {
 		return nil
 	}
+	checker, canCheck := d.Router.(interface{ CanRoute(lb.Route) error })
 	for _, s := range plan.Steps {
-		if s.Route != nil {
+		switch {
+		case s.Route == nil:
+		case d.Router == nil:
 			return noRouter{fmt.Sprintf("route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
 				s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)}
+		case canCheck:
+			if err := checker.CanRoute(s.Route.Route); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// canaryWeighs reports whether a canary step sends a share below 100 %.
+func canaryWeighs(st *compose.Stack) bool {
+	if st.Ext.Canary == nil {
+		return false
+	}
+	for _, s := range st.Ext.Canary.Steps {
+		if s.Weight < 100 {
+			return true
+		}
+	}
+	return false
+}
+
+// useStack tells a router mux how st's routes are served.
+func (d *Deployer) useStack(st *compose.Stack) {
+	if m, ok := d.Router.(interface{ UseStack(*compose.Stack) }); ok {
+		m.UseStack(st)
+	}
 }
 
 // noRouter is ErrNoRouter with the route that needs it.

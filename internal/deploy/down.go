@@ -57,6 +57,9 @@ func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownRe
 		return res, BadInput(fmt.Sprintf("no stack named %q: nothing runs under that project name and cutover has no record of it", stack))
 	}
 	var errs []error
+	if m, ok := d.Router.(*RouterMux); ok {
+		m.UseStored(ctx, stack) // its nginx or RFC 2136 router, to remove its routes
+	}
 	if d.Router != nil {
 		for _, r := range d.Router.Status() {
 			if !strings.HasPrefix(r.Route.Name, stack+"/") {

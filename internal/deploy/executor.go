@@ -51,6 +51,7 @@ type Executor struct {
 
 	mu     sync.Mutex
 	canary map[string][]string // route → canary targets of the last split
+	kept   map[string]keptOld  // route → keep-old window of its last switch
 }
 
 // StepError is a failed step, after undo.
@@ -216,7 +217,8 @@ func (x *Executor) warn(msg string) {
 
 // RunConfirm runs confirm steps (removals). They cannot be undone, so a
 // failure is reported after trying every step; a container already gone is
-// not a failure.
+// not a failure. A keep-old window cut short ends the run: what it holds
+// back must not stop early.
 func (x *Executor) RunConfirm(ctx context.Context, steps []strategies.Step) error {
 	var errs []error
 	for i := 0; i < len(steps); {
@@ -224,6 +226,9 @@ func (x *Executor) RunConfirm(ctx context.Context, steps []strategies.Step) erro
 		for k, r := range x.runGroup(ctx, steps[i:j]) {
 			if s := steps[i+k]; r.err != nil && !errors.Is(r.err, engine.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("%s %s: %w", s.Action, s.Target(), r.err))
+				if s.Action == ActionKeepOld {
+					return errors.Join(errs...)
+				}
 			}
 		}
 		i = j
@@ -303,6 +308,8 @@ func (x *Executor) apply(ctx context.Context, s strategies.Step) (done, error) {
 		err = x.applySplit(ctx, s, &d)
 	case strategies.ActionPause:
 		err = x.pause(ctx, s)
+	case ActionKeepOld:
+		err = x.keepOld(ctx, s)
 	case strategies.ActionSleep:
 		select {
 		case <-ctx.Done():

@@ -209,6 +209,7 @@ func (d *Deployer) RollbackWith(ctx context.Context, stack string, o Overrides) 
 	if err != nil {
 		return store.Release{}, err
 	}
+	d.useStack(st)
 	resolved := map[string]compose.ResolvedImage{}
 	for svc, img := range prev.Images {
 		resolved[svc] = compose.ResolvedImage{Ref: img.Pinned(), ID: img.ID}

@@ -28,6 +28,9 @@ func (d *Deployer) rollbackPlan(ctx context.Context, st *compose.Stack, prev, wa
 	var plan *strategies.Plan
 	if colored(waiting.Strategy) {
 		plan, err = bluegreen.RollbackPlan(snap, want, waiting.Number, waiting.Color)
+		if err == nil {
+			deferRetireForKeepOld(plan)
+		}
 	} else {
 		plan, err = rolling.RollbackPlan(snap, want, waiting.Number)
 	}

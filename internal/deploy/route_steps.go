@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/strategies"
 )
 
@@ -71,7 +72,13 @@ func (x *Executor) applyRoute(ctx context.Context, s strategies.Step, d *done) e
 			}
 		}
 	}
-	return x.Router.SetTargets(ctx, name, next)
+	if err := x.Router.SetTargets(ctx, name, next); err != nil {
+		return err
+	}
+	if s.Action == strategies.ActionSwitch {
+		x.noteSwitch(ctx, s.Route, current, next)
+	}
+	return nil
 }
 
 // undoRoute puts a route back as it was before step d.
@@ -102,11 +109,21 @@ func (x *Executor) addrs(ctx context.Context, r *strategies.Route, containers []
 	return out, nil
 }
 
-// addr is a container's address on the route's network.
+// addr is a container's address on the route's network; under router dns,
+// the address its color publishes on, with the published port.
 func (x *Executor) addr(ctx context.Context, r *strategies.Route, container string) (string, error) {
 	c, err := x.Engine.InspectContainer(ctx, container)
 	if err != nil {
 		return "", fmt.Errorf("route %s: %w", r.Route.Name, err)
+	}
+	if len(r.Addresses) > 0 {
+		color := c.Labels[compose.LabelColor]
+		ip := r.Addresses[color]
+		if ip == "" {
+			return "", fmt.Errorf("route %s: container %s has color %q, which route.addresses gives no address (blue: %s, green: %s)",
+				r.Route.Name, container, color, r.Addresses["blue"], r.Addresses["green"])
+		}
+		return net.JoinHostPort(ip, strconv.Itoa(r.PublishedPort)), nil
 	}
 	ip := c.Networks[r.Network]
 	if ip == "" {

@@ -6,9 +6,12 @@ import (
 	"github.com/cutover/cutover/lb"
 )
 
-// Router moves a stack's traffic between containers. The daemon's built-in
-// proxy (lb.Proxy, wrapped to persist the routing table) implements it; a
-// Deployer without a Router refuses plans that need one.
+// Router moves a stack's traffic between containers. The built-in proxy
+// (lb.Proxy, wrapped by the daemon to persist the routing table), the nginx
+// router (nginx.Router) and the dns router (dns.Server, dns.Updater)
+// implement it, and so does the RouterMux a Deployer uses, which sends each
+// route to the router of its kind; a Deployer without a Router refuses
+// plans that need one.
 type Router interface {
 	EnsureRoute(ctx context.Context, r lb.Route) error
 	RemoveRoute(ctx context.Context, name string) error
