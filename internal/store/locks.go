@@ -99,15 +99,26 @@ func (s *Store) AcquireWait(ctx context.Context, l Lock, wait time.Duration) (Lo
 	}
 	deadline := time.Now().Add(wait)
 	var locked error // the last *LockedError seen
-	gaveUp := func() (Lock, error) {
-		return Lock{}, fmt.Errorf("gave up waiting for the lock: %w: %w", ctx.Err(), locked)
+	gaveUp := func(cause error) (Lock, error) {
+		return Lock{}, fmt.Errorf("gave up waiting for the lock: %w: %w", cause, locked)
 	}
 	for {
 		got, err := s.Acquire(ctx, l)
 		var le *LockedError
 		if !errors.As(err, &le) {
-			if err != nil && locked != nil && ctx.Err() != nil {
-				return gaveUp()
+			// The store may see the deadline pass before ctx's own timer
+			// has marked ctx done.
+			ended := ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)
+			if err != nil && ended {
+				if locked == nil {
+					// ctx ended before the lock was ever read (a slow
+					// disk): read it once more, so the error can still
+					// say who holds it.
+					locked = s.holder(ctx, l.Stack)
+				}
+				if locked != nil {
+					return gaveUp(err)
+				}
 			}
 			return got, err
 		}
@@ -120,10 +131,22 @@ func (s *Store) AcquireWait(ctx context.Context, l Lock, wait time.Duration) (Lo
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return gaveUp()
+			return gaveUp(ctx.Err())
 		case <-t.C:
 		}
 	}
+}
+
+// holder returns a *LockedError naming who holds stack's lock, read with
+// a short context of its own, or nil when nobody does or it cannot tell.
+func (s *Store) holder(ctx context.Context, stack string) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	held, ok, err := s.GetLock(hctx, stack)
+	if err != nil || !ok {
+		return nil
+	}
+	return &LockedError{Lock: held}
 }
 
 // Release gives up l, which must be the lock as Acquire returned it: only
