@@ -15,7 +15,4 @@ var (
 	ErrClosed = errors.New("proxy closed")
 	// ErrUnhealthy: a target did not pass its health check in time.
 	ErrUnhealthy = errors.New("target not healthy")
-
-	// errNoTargets: the route has no active target to send a request to.
-	errNoTargets = errors.New("no ready targets")
 )

@@ -208,3 +208,8 @@ func targetStatus(p *Proxy, route, addr string) (TargetStatus, bool) {
 	}
 	return TargetStatus{}, false
 }
+
+// contextWithWait returns the test's context bounded by wait.
+func contextWithWait(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), wait)
+}

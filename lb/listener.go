@@ -6,18 +6,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Client-side server limits. There is no WriteTimeout or ReadTimeout: slow
-// responses, streams, uploads and WebSockets are the application's to bound.
+// Client-side limits. There is no write timeout and no timeout on reading
+// a request's body: slow responses, streams, uploads and WebSockets are the
+// application's to bound.
 const (
 	readHeaderTimeout = 10 * time.Second
 	serverIdleTimeout = 120 * time.Second
 	maxHeaderBytes    = 1 << 20
+	// newConnGrace is how long a shutdown lets a connection that has not
+	// sent its first request yet send it (a client sends right after
+	// connecting).
+	newConnGrace = 5 * time.Second
 )
 
 // hostTable maps request hosts to routes on one listener. It is never
@@ -29,8 +34,10 @@ type hostTable struct {
 
 // lookup returns the route serving host (already normalized), or nil.
 func (h *hostTable) lookup(host string) *pool {
-	if p, ok := h.byHost[host]; ok {
-		return p
+	if len(h.byHost) > 0 {
+		if p, ok := h.byHost[host]; ok {
+			return p
+		}
 	}
 	return h.def
 }
@@ -70,87 +77,180 @@ func (h *hostTable) without(p *pool) *hostTable {
 
 func (h *hostTable) empty() bool { return h.def == nil && len(h.byHost) == 0 }
 
-// listener is one listen address with its HTTP server, shared by the
-// routes on that address.
+// listener is one listen address with the client connections it accepted,
+// shared by the routes on that address.
 type listener struct {
 	addr   string // as configured: the key in Proxy.listeners
-	ln     *onceCloseListener
-	srv    *http.Server
+	ln     net.Listener
+	env    *serverEnv
+	log    *slog.Logger
 	routes atomic.Pointer[hostTable]
-	served chan struct{} // closed when Serve returned
+
+	// stopped is set before the socket closes, so that the accept loop
+	// tells a deliberate close from a failure.
+	stopped  atomic.Bool
+	stopOnce sync.Once
+	// closing is set when shutdown starts: connections finish their
+	// current request and close.
+	closing atomic.Bool
+	served  chan struct{} // closed when the accept loop returned
+
+	mu    sync.Mutex
+	conns map[*serverConn]struct{} // not upgraded ones
 }
 
-// listen binds addr and starts serving. Requests carry ctx (cancelled when
-// the proxy closes, which also ends upgraded connections).
-func listen(ctx context.Context, addr string, log *slog.Logger) (*listener, error) {
+// serverEnv is what every client connection of the proxy shares.
+type serverEnv struct {
+	// ctx ends when the proxy closes; it ends upgraded connections.
+	ctx     context.Context
+	buffers *bufferPool
+}
+
+// listen binds addr and starts accepting connections.
+func listen(env *serverEnv, addr string, log *slog.Logger) (*listener, error) {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := lc.Listen(env.ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	l := &listener{
 		addr:   addr,
-		ln:     &onceCloseListener{Listener: ln},
+		ln:     ln,
+		env:    env,
+		log:    log.With("listen", addr),
 		served: make(chan struct{}),
+		conns:  make(map[*serverConn]struct{}),
 	}
 	l.routes.Store(&hostTable{byHost: map[string]*pool{}})
-	l.srv = &http.Server{
-		Handler:           l,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       serverIdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	log = log.With("listen", addr)
-	go func() {
-		defer close(l.served)
-		if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("listener failed", "err", err)
-		}
-	}()
-	log.Info("listening", "addr", ln.Addr().String())
+	go l.accept()
+	l.log.Info("listening", "addr", ln.Addr().String())
 	return l, nil
 }
 
-// ServeHTTP hands the request to the route serving its Host.
-func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := l.routes.Load().lookup(normalHost(r.Host))
-	if p == nil {
-		http.Error(w, "no route for host "+r.Host, http.StatusNotFound)
-		return
+// accept serves each new connection on a goroutine of its own until the
+// listener stops. Running out of file descriptors pauses it; only an
+// unexpected failure ends it with an error logged.
+func (l *listener) accept() {
+	defer close(l.served)
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.stopped.Load() {
+				return // stopAccepting closed the socket: not a failure
+			}
+			if temporaryAcceptError(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				l.log.Warn("accepting a connection failed; retrying", "err", err, "retry_in", delay)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-l.env.ctx.Done():
+					return
+				}
+			}
+			l.log.Error("listener failed", "err", err)
+			return
+		}
+		delay = 0
+		c := newServerConn(l, nc)
+		if !l.track(c) {
+			nc.Close()
+			continue
+		}
+		go c.serve()
 	}
-	p.handler.ServeHTTP(w, r)
+}
+
+// temporaryAcceptError reports an accept failure worth retrying (out of
+// file descriptors, a timeout).
+func temporaryAcceptError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		(errors.As(err, &ne) && ne.Timeout())
+}
+
+// track adds c to the connections a shutdown waits for; false when the
+// listener is already shutting down.
+func (l *listener) track(c *serverConn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing.Load() {
+		return false
+	}
+	l.conns[c] = struct{}{}
+	return true
+}
+
+func (l *listener) untrack(c *serverConn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
 }
 
 // stopAccepting closes the listening socket, so the address can be bound
 // again at once; connections already accepted go on until shutdown.
-func (l *listener) stopAccepting() { l.ln.Close() }
+func (l *listener) stopAccepting() {
+	l.stopOnce.Do(func() {
+		l.stopped.Store(true)
+		l.ln.Close()
+	})
+}
 
-// shutdown stops accepting and waits for connections to finish their
-// current request, until ctx ends.
+// shutdown stops accepting, closes idle connections and waits for the
+// others to finish their current request (they close after it), until ctx
+// ends; then it closes them all. Upgraded connections are not waited for:
+// they end with the proxy.
 func (l *listener) shutdown(ctx context.Context) error {
 	l.stopAccepting()
-	err := l.srv.Shutdown(ctx)
-	if err != nil {
-		l.srv.Close()
-	}
+	l.mu.Lock()
+	l.closing.Store(true)
+	l.mu.Unlock()
 	<-l.served
-	if err != nil {
-		return fmt.Errorf("closing listener %s: %w", l.addr, err)
+
+	wait := time.Millisecond
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		if l.closeIdle() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			l.closeAll()
+			return fmt.Errorf("closing listener %s: %w", l.addr, ctx.Err())
+		case <-timer.C:
+			wait = min(2*wait, 100*time.Millisecond)
+			timer.Reset(wait)
+		}
 	}
-	return nil
 }
 
-// onceCloseListener tolerates being closed twice (by stopAccepting and by
-// http.Server.Shutdown).
-type onceCloseListener struct {
-	net.Listener
-	once sync.Once
-	err  error
+// closeIdle closes the connections waiting for a request and reports
+// whether none is left.
+func (l *listener) closeIdle() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for c := range l.conns {
+		if c.closeIfIdle(now) {
+			delete(l.conns, c)
+		}
+	}
+	return len(l.conns) == 0
 }
 
-func (l *onceCloseListener) Close() error {
-	l.once.Do(func() { l.err = l.Listener.Close() })
-	return l.err
+// closeAll closes every connection, aborting the requests they carry.
+func (l *listener) closeAll() {
+	l.mu.Lock()
+	conns := make([]*serverConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	clear(l.conns)
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.abort()
+	}
 }

@@ -3,21 +3,18 @@ package lb
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httputil"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// pool is a route at run time: its settings, its targets (active, candidate,
-// draining) and the handler that forwards its requests.
+// pool is a route at run time: its settings and its targets (active
+// stable and canary, candidate, draining).
 type pool struct {
-	cfg     atomic.Pointer[Route]
-	log     *slog.Logger
-	lb      roundRobin
-	handler http.Handler
+	cfg atomic.Pointer[Route]
+	log *slog.Logger
+	lb  balancer
 	// ctx ends when the proxy closes; probes derive from it.
 	ctx    context.Context
 	probes *probeGroup
@@ -30,7 +27,7 @@ type pool struct {
 	draining   map[*target]struct{}
 }
 
-func newPool(ctx context.Context, r Route, log *slog.Logger, probes *probeGroup, buffers httputil.BufferPool) *pool {
+func newPool(ctx context.Context, r Route, log *slog.Logger, probes *probeGroup) *pool {
 	p := &pool{
 		log:        log.With("route", r.Name),
 		ctx:        ctx,
@@ -40,8 +37,7 @@ func newPool(ctx context.Context, r Route, log *slog.Logger, probes *probeGroup,
 		draining:   make(map[*target]struct{}),
 	}
 	p.cfg.Store(&r)
-	p.lb.store(nil)
-	p.handler = newForwarder(p, buffers)
+	p.lb.store(&routing{})
 	return p
 }
 
@@ -50,27 +46,32 @@ func (p *pool) config() Route { return *p.cfg.Load() }
 
 func (p *pool) name() string { return p.cfg.Load().Name }
 
-// switchTo makes addrs the active set in one atomic store and returns the
-// targets that left it, already retired (draining). Targets that stay keep
-// their connections, health and probe; new ones join healthy and are probed
-// from then on.
-func (p *pool) switchTo(addrs []string) (left []*target) {
+// switchTo makes stable and canary the active sets, with the canary's
+// weight, in one atomic store and returns the targets that left them,
+// already retired (draining). Targets that stay (on either side) keep
+// their connections, health and probe; new ones join healthy and are
+// probed from then on.
+func (p *pool) switchTo(stable, canary []string, weight int) (left []*target) {
 	p.mu.Lock()
-	old := p.lb.load()
+	old := p.lb.load().all()
 	byAddr := make(map[string]*target, len(old))
 	for _, t := range old {
 		byAddr[t.addr] = t
 	}
-	next := make(targetSet, 0, len(addrs))
-	for _, a := range addrs {
-		t, ok := byAddr[a]
-		if ok {
-			delete(byAddr, a)
-		} else {
-			t = newTarget(a, TargetActive, p.drainedTarget)
-			p.startProbe(t)
+	next := &routing{weight: weight}
+	for s, addrs := range [2][]string{stable, canary} { // by side
+		set := make(targetSet, 0, len(addrs))
+		for _, a := range addrs {
+			t, ok := byAddr[a]
+			if ok {
+				delete(byAddr, a)
+			} else {
+				t = newTarget(a, TargetActive, p.drainedTarget)
+				p.startProbe(t)
+			}
+			set = append(set, t)
 		}
-		next = append(next, t)
+		next.sets[s] = set
 	}
 	p.lb.store(next)
 	for _, t := range old {
@@ -116,9 +117,10 @@ func (p *pool) removeCandidate(t *target) {
 	p.mu.Unlock()
 }
 
-// addrs returns the active targets' addresses in rotation order.
+// addrs returns the active targets' addresses in rotation order, stable
+// ones first.
 func (p *pool) addrs() []string {
-	set := p.lb.load()
+	set := p.lb.load().all()
 	out := make([]string, len(set))
 	for i, t := range set {
 		out[i] = t.addr
@@ -126,12 +128,25 @@ func (p *pool) addrs() []string {
 	return out
 }
 
-// status returns the route with its active targets in rotation order,
-// then draining and candidate targets by address.
+// status returns the route with its active targets in rotation order
+// (stable, then canary), then draining and candidate targets by address.
+// When the route has a canary set, each active target shows its side and
+// the share of new requests (percent) that side gets.
 func (p *pool) status() RouteStatus {
-	rs := RouteStatus{Route: p.config(), Targets: []TargetStatus{}}
-	for _, t := range p.lb.load() {
-		rs.Targets = append(rs.Targets, t.status())
+	r := p.lb.load()
+	rs := RouteStatus{Route: p.config(), Targets: []TargetStatus{}, Weight: r.weight}
+	for s, set := range r.sets {
+		for _, t := range set {
+			ts := t.status()
+			if r.split() {
+				ts.Side = side(s).String()
+				ts.Weight = r.weight
+				if side(s) == stable {
+					ts.Weight = 100 - r.weight
+				}
+			}
+			rs.Targets = append(rs.Targets, ts)
+		}
 	}
 	p.mu.Lock()
 	var others []TargetStatus
@@ -156,13 +171,12 @@ func (p *pool) status() RouteStatus {
 // closed: nothing is in flight any more).
 func (p *pool) close() {
 	p.mu.Lock()
-	ts := slices.Clone(p.lb.load())
+	ts := p.lb.load().all()
 	for t := range p.draining {
 		ts = append(ts, t)
 	}
 	p.mu.Unlock()
 	for _, t := range ts {
-		t.transport.CloseIdleConnections()
 		t.conns.closeAll()
 	}
 }

@@ -14,12 +14,14 @@ import (
 //
 // Each listen address has one listener; the routes on it are told apart by
 // the request's Host. Each route round-robins over its active targets and
-// switches them atomically (SetTargets): from the switch on, no new request
-// goes to a target that left, and the switch returns once those targets
-// finished their requests (or the route's drain timeout passed).
+// switches them atomically (SetTargets, SetSplit): from the switch on, no
+// new request goes to a target that left, and the switch returns once
+// those targets finished their requests (or the route's drain timeout
+// passed). A route with a canary split sends each new request to the
+// stable or the canary set by weight (see SetSplit).
 type Proxy struct {
-	log     *slog.Logger
-	buffers *bufferPool
+	log *slog.Logger
+	env *serverEnv
 
 	// ctx ends when the proxy closes: it stops the health probes, ends
 	// upgraded connections and aborts drains.
@@ -41,7 +43,7 @@ func NewProxy(logger *slog.Logger) *Proxy {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Proxy{
 		log:       logger,
-		buffers:   newBufferPool(),
+		env:       &serverEnv{ctx: ctx, buffers: newBufferPool()},
 		ctx:       ctx,
 		cancel:    cancel,
 		routes:    make(map[string]*pool),
@@ -80,12 +82,12 @@ func (p *Proxy) ensure(r Route) (orphan *listener, err error) {
 	}
 	pl, exists := p.routes[r.Name]
 	if !exists {
-		pl = newPool(p.ctx, r, p.log, &p.probes, p.buffers)
+		pl = newPool(p.ctx, r, p.log, &p.probes)
 	}
 
 	l, bound := p.listeners[r.Listen]
 	if !bound {
-		if l, err = listen(p.ctx, r.Listen, p.log); err != nil {
+		if l, err = listen(p.env, r.Listen, p.log); err != nil {
 			return nil, fmt.Errorf("route %s: %w", r.Name, err)
 		}
 	}
@@ -144,7 +146,7 @@ func (p *Proxy) RemoveRoute(ctx context.Context, name string) error {
 	l := p.detach(pl)
 	p.mu.Unlock()
 
-	err := pl.drain(ctx, pl.switchTo(nil))
+	err := pl.drain(ctx, pl.switchTo(nil, nil, 0))
 	if l != nil {
 		err = errors.Join(err, l.shutdown(ctx))
 	}
@@ -186,8 +188,9 @@ func (p *Proxy) CheckTargets(ctx context.Context, name string, addrs []string) e
 	return errors.Join(errs...)
 }
 
-// SetTargets atomically makes addrs the route's active targets. Targets
-// leaving the active set get no new requests and drain; SetTargets returns
+// SetTargets atomically makes addrs the route's active targets, all of them
+// stable (it ends a canary split). Targets leaving the active set get no
+// new requests and drain; SetTargets returns
 // once they have no request in flight, or the route's DrainTimeout passed
 // (not an error: their last requests run on). If ctx ends first, the switch
 // stands and the error says the drain was cut short. New targets join
@@ -206,12 +209,52 @@ func (p *Proxy) SetTargets(ctx context.Context, name string, addrs []string) err
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("route %s: %w", name, err)
 	}
-	left := pl.switchTo(addrs)
+	left := pl.switchTo(addrs, nil, 0)
 	pl.log.Info("targets switched", "targets", addrs, "draining", len(left))
 	return pl.drain(ctx, left)
 }
 
-// Targets returns the route's active target addresses.
+// SetSplit atomically makes s the route's active targets: each new
+// request goes to the canary set with probability s.Weight percent (spread
+// evenly, not drawn at random), else to the stable set, round robin
+// within the set over the targets that pass their probe. When one set has
+// no healthy target its requests go to the other. A route with a Sticky
+// setting keeps each client on one side (see Sticky).
+//
+// A target may move between the sets and keeps its connections and
+// health; targets leaving both sets drain as with SetTargets, which is
+// SetSplit with no canary. New targets join healthy (check them first
+// with CheckTargets).
+func (p *Proxy) SetSplit(ctx context.Context, name string, s Split) error {
+	pl, err := p.route(name)
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("%w: route %s: %v", ErrInvalid, name, err)
+	}
+	stable, err := uniqueAddrs(name, s.Stable)
+	if err != nil {
+		return err
+	}
+	canary, err := uniqueAddrs(name, s.Canary)
+	if err != nil {
+		return err
+	}
+	for _, a := range canary {
+		if slices.Contains(stable, a) {
+			return fmt.Errorf("%w: route %s: target %s is both stable and canary", ErrInvalid, name, a)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("route %s: %w", name, err)
+	}
+	left := pl.switchTo(stable, canary, s.Weight)
+	pl.log.Info("split set", "stable", stable, "canary", canary, "weight", s.Weight, "draining", len(left))
+	return pl.drain(ctx, left)
+}
+
+// Targets returns the route's active target addresses, stable ones first.
 func (p *Proxy) Targets(ctx context.Context, name string) ([]string, error) {
 	pl, err := p.route(name)
 	if err != nil {

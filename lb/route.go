@@ -8,6 +8,7 @@ package lb
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -30,6 +31,9 @@ type Route struct {
 	// DrainTimeout bounds how long a target leaving the active set may
 	// finish its in-flight requests (default 30 s).
 	DrainTimeout time.Duration `json:"drain_timeout,omitempty"`
+	// Sticky, when set, keeps each client on one side of a canary split
+	// (see SetSplit); nil splits every request by weight.
+	Sticky *Sticky `json:"sticky,omitempty"`
 }
 
 // Health is how the proxy probes targets.
@@ -74,12 +78,20 @@ type TargetStatus struct {
 	Healthy   bool        `json:"healthy"`
 	InFlight  int64       `json:"in_flight"`
 	LastError string      `json:"last_error,omitempty"`
+	// Side is SideStable or SideCanary for an active target of a route
+	// with a canary set; "" otherwise.
+	Side string `json:"side,omitempty"`
+	// Weight is the share (percent) of the route's new requests that the
+	// target's side gets, when Side is set.
+	Weight int `json:"weight,omitempty"`
 }
 
 // RouteStatus is a route and its targets.
 type RouteStatus struct {
 	Route   Route          `json:"route"`
 	Targets []TargetStatus `json:"targets"`
+	// Weight is the canary's share (percent) of new requests.
+	Weight int `json:"weight,omitempty"`
 }
 
 // withDefaults returns r with every zero duration and threshold set to its
@@ -105,6 +117,13 @@ func (r Route) withDefaults() Route {
 		h.Path = "/" + h.Path
 	}
 	r.Host = normalHost(r.Host)
+	if r.Sticky != nil {
+		st := *r.Sticky // not shared with the caller
+		if st.Header != "" {
+			st.Header = http.CanonicalHeaderKey(st.Header)
+		}
+		r.Sticky = &st
+	}
 	return r
 }
 
@@ -118,6 +137,11 @@ func (r Route) validate() error {
 	}
 	if strings.ContainsAny(r.Host, "/ ") {
 		return fmt.Errorf("%w: route %s: host %q is not a host name", ErrInvalid, r.Name, r.Host)
+	}
+	if r.Sticky != nil {
+		if err := r.Sticky.validate(); err != nil {
+			return fmt.Errorf("%w: route %s: %v", ErrInvalid, r.Name, err)
+		}
 	}
 	return nil
 }

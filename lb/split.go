@@ -27,3 +27,36 @@ func (s Split) Validate() error {
 	}
 	return nil
 }
+
+// The sides of a split, as Status and the sticky cookie name them.
+const (
+	SideStable = "stable"
+	SideCanary = "canary"
+)
+
+// Sticky keeps a client on one side of a canary split, so that it sees one
+// version of the service. Set one field.
+type Sticky struct {
+	// Cookie names a cookie the proxy sets to the side that served the
+	// client ("stable" or "canary"); later requests carrying it go to that
+	// side while it has weight and a healthy target.
+	Cookie string `json:"cookie,omitempty"`
+	// Header names a request header (a user or session id …) whose value's
+	// hash picks the side: the same value always lands on the same side
+	// for a given weight, and raising the weight only moves clients from
+	// stable to canary. Requests without it are split by weight.
+	Header string `json:"header,omitempty"`
+}
+
+// validate reports what makes s unusable.
+func (s *Sticky) validate() error {
+	switch {
+	case (s.Cookie == "") == (s.Header == ""):
+		return fmt.Errorf("sticky: set one of cookie and header (cookie %q, header %q)", s.Cookie, s.Header)
+	case s.Cookie != "" && !validToken(s.Cookie):
+		return fmt.Errorf("sticky: cookie name %q is not a token", s.Cookie)
+	case s.Header != "" && !validToken(s.Header):
+		return fmt.Errorf("sticky: header name %q is not a token", s.Header)
+	}
+	return nil
+}

@@ -3,22 +3,21 @@ package lb
 import (
 	"context"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 )
 
 // target is one backend address of a route. Its state only moves forward:
 // active (or candidate) → draining → drained. A target that leaves and later
-// rejoins a route is a new target.
+// rejoins a route is a new target; one that moves between the stable and
+// canary sets stays the same target.
 type target struct {
-	addr      string
-	conns     *connSet
-	transport *http.Transport
+	addr  string
+	conns *connPool
 
 	inFlight atomic.Int64
 	healthy  atomic.Bool
-	// retired is set, after the target left the active set, before
+	// retired is set, after the target left the active sets, before
 	// waiting for inFlight to reach zero; acquire checks it after counting
 	// itself in, so that a request either sees it and backs out or is
 	// seen by the drain.
@@ -34,11 +33,9 @@ type target struct {
 
 // newTarget returns a target for addr in state, healthy.
 func newTarget(addr string, state TargetState, onDrained func(*target)) *target {
-	conns := &connSet{}
 	t := &target{
 		addr:      addr,
-		conns:     conns,
-		transport: newTransport(conns),
+		conns:     newConnPool(addr),
 		drained:   make(chan struct{}),
 		onDrained: onDrained,
 	}
@@ -50,7 +47,7 @@ func newTarget(addr string, state TargetState, onDrained func(*target)) *target 
 func (t *target) setState(s TargetState) { t.state.Store(&s) }
 
 // acquire counts one request in. It fails when the target was retired
-// meanwhile; the caller then picks from the new active set.
+// meanwhile; the caller then picks from the new active sets.
 func (t *target) acquire() bool {
 	t.inFlight.Add(1)
 	if t.retired.Load() {
@@ -69,7 +66,8 @@ func (t *target) release() {
 
 // retire takes the target out of service: it stops being probed and, as
 // soon as nothing is in flight, it is drained. Call it only after the
-// target left the active set, and not while holding a lock onDrained takes.
+// target left the active sets, and not while holding a lock onDrained
+// takes.
 func (t *target) retire() {
 	t.setState(TargetDraining)
 	if t.stopProbe != nil {
@@ -86,12 +84,13 @@ func (t *target) markDrained() {
 		// Nothing is in flight and nothing new can start, so every
 		// connection to the target is idle (or about to be): close them
 		// all rather than let them linger until the idle timeout.
-		t.transport.CloseIdleConnections()
 		t.conns.closeAll()
-		close(t.drained)
+		// Forget the target before announcing it drained, so that a
+		// switch that returns on the announcement no longer lists it.
 		if t.onDrained != nil {
 			t.onDrained(t)
 		}
+		close(t.drained)
 	})
 }
 

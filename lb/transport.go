@@ -1,21 +1,25 @@
 package lb
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
-// Transport tuning for the connections from the proxy to its targets.
+// Tuning of the connections from the proxy to its targets.
 const (
 	dialTimeout         = 2 * time.Second
 	tcpKeepAlive        = 30 * time.Second
 	maxIdleConnsPerHost = 256
 	idleConnTimeout     = 90 * time.Second
-	expectContinue      = time.Second
-	transportBufferSize = 16 << 10
+	backendBufferSize   = 16 << 10
+	// peekAfter: a connection idle this long is checked before reuse
+	// (see backendConn.alive).
+	peekAfter = time.Millisecond
 )
 
 // dialError marks a failure to connect to a target: the request was never
@@ -25,81 +29,179 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-// connSet tracks the connections a transport dialed, so that a drained
-// target's connections can all be closed at once: once nothing is in
-// flight, every one of them is idle or about to become idle, and
-// http.Transport.CloseIdleConnections alone would miss the latter.
-type connSet struct {
+// backendConn is one HTTP/1.1 keep-alive connection to a target. It is used
+// by one request at a time; its buffers live as long as it does.
+type backendConn struct {
+	net.Conn
+	raw  syscall.RawConn // nil when the connection has no file descriptor
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	pool *connPool
+
+	// Per request: bytes written to and read from the socket, so that a
+	// failure tells whether the target saw anything or answered anything.
+	written, read int64
+	reused        bool
+	idleSince     time.Time
+
+	peekAlive bool
+	peek      func(fd uintptr) bool
+	closeOnce sync.Once
+}
+
+func (c *backendConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.read += int64(n)
+	return n, err
+}
+
+func (c *backendConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.written += int64(n)
+	return n, err
+}
+
+// Close closes the connection and forgets it; it may be called more than
+// once, from any goroutine.
+func (c *backendConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.pool.forget(c)
+		err = c.Conn.Close()
+	})
+	return err
+}
+
+// connPool holds a target's connections: the idle ones, most recently used
+// first, and every open one, so that a drained target's connections can all
+// be closed at once (once nothing is in flight, each is idle or about to be).
+type connPool struct {
+	addr string
+
 	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
+	idle   []*backendConn // oldest first
+	open   map[*backendConn]struct{}
+	sweep  *time.Timer // closes connections idle for idleConnTimeout
 	closed bool
 }
 
-// dial connects to addr and tracks the connection until it closes.
-func (s *connSet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func newConnPool(addr string) *connPool {
+	return &connPool{addr: addr, open: make(map[*backendConn]struct{})}
+}
+
+// get returns an idle connection that is still open, or dials a new one.
+// A dial failure is a *dialError.
+func (p *connPool) get(ctx context.Context) (*backendConn, error) {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if c.alive() {
+			c.reused, c.written, c.read = true, 0, 0
+			return c, nil
+		}
+		c.Close()
+	}
+	return p.dial(ctx)
+}
+
+// dial opens a new connection to the target.
+func (p *connPool) dial(ctx context.Context) (*backendConn, error) {
 	d := net.Dialer{Timeout: dialTimeout, KeepAlive: tcpKeepAlive}
-	c, err := d.DialContext(ctx, network, addr)
+	nc, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
-	tc := &trackedConn{Conn: c, set: s}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		c.Close()
+	c := &backendConn{Conn: nc, pool: p}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.peek = c.peekFunc()
+		}
+	}
+	c.br = bufio.NewReaderSize(c, backendBufferSize)
+	c.bw = bufio.NewWriterSize(c, backendBufferSize)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		nc.Close()
 		return nil, &dialError{err: net.ErrClosed}
 	}
-	if s.conns == nil {
-		s.conns = make(map[*trackedConn]struct{})
+	p.open[c] = struct{}{}
+	return c, nil
+}
+
+// put makes c available to the next request, or closes it when the pool
+// is full or closed.
+func (p *connPool) put(c *backendConn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= maxIdleConnsPerHost {
+		p.mu.Unlock()
+		c.Close()
+		return
 	}
-	s.conns[tc] = struct{}{}
-	return tc, nil
+	p.idle = append(p.idle, c)
+	if p.sweep == nil {
+		p.sweep = time.AfterFunc(idleConnTimeout, p.expire)
+	}
+	p.mu.Unlock()
 }
 
-// closeAll closes every tracked connection and refuses new ones.
-func (s *connSet) closeAll() {
-	s.mu.Lock()
-	conns := s.conns
-	s.conns, s.closed = nil, true
-	s.mu.Unlock()
-	for c := range conns {
-		c.Conn.Close()
+// expire closes the connections idle for idleConnTimeout and schedules
+// itself for the next one to expire.
+func (p *connPool) expire() {
+	now := time.Now()
+	p.mu.Lock()
+	i := 0
+	for i < len(p.idle) && now.Sub(p.idle[i].idleSince) >= idleConnTimeout {
+		i++
+	}
+	old := make([]*backendConn, i)
+	copy(old, p.idle[:i])
+	n := copy(p.idle, p.idle[i:])
+	clear(p.idle[n:])
+	p.idle = p.idle[:n]
+	switch {
+	case p.closed || len(p.idle) == 0:
+		p.sweep = nil
+	default:
+		p.sweep.Reset(idleConnTimeout - now.Sub(p.idle[0].idleSince))
+	}
+	p.mu.Unlock()
+	for _, c := range old {
+		c.Close()
 	}
 }
 
-func (s *connSet) forget(c *trackedConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+func (p *connPool) forget(c *backendConn) {
+	p.mu.Lock()
+	delete(p.open, c)
+	p.mu.Unlock()
 }
 
-// trackedConn leaves its set when closed.
-type trackedConn struct {
-	net.Conn
-	set  *connSet
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() { c.set.forget(c) })
-	return c.Conn.Close()
-}
-
-// newTransport returns the transport for one target's requests: HTTP/1.1
-// with many idle keep-alive connections (Go's default keeps two per host),
-// no transparent compression (bodies pass through as the target sent them)
-// and no response timeout (slow responses and streams are the target's
-// business).
-func newTransport(conns *connSet) *http.Transport {
-	return &http.Transport{
-		DialContext:           conns.dial,
-		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-		IdleConnTimeout:       idleConnTimeout,
-		ExpectContinueTimeout: expectContinue,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		WriteBufferSize:       transportBufferSize,
-		ReadBufferSize:        transportBufferSize,
+// closeAll closes every connection, idle or busy, and refuses new ones.
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	conns := make([]*backendConn, 0, len(p.open))
+	for c := range p.open {
+		conns = append(conns, c)
+	}
+	p.idle, p.closed = nil, true
+	if p.sweep != nil {
+		p.sweep.Stop()
+		p.sweep = nil
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
 	}
 }
 

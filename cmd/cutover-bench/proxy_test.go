@@ -26,7 +26,7 @@ Transfer/sec:      8.00MB
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := wrkResult{rps: 60000.50, p50: 450 * time.Microsecond, p99: 1500 * time.Microsecond, errors: 7}
+	want := wrkResult{rps: 60000.50, requests: 600000, p50: 450 * time.Microsecond, p99: 1500 * time.Microsecond, errors: 7}
 	if r != want {
 		t.Errorf("parseWrk = %+v, want %+v", r, want)
 	}
