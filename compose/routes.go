@@ -83,6 +83,9 @@ func (s *Stack) routeOf(svc types.ServiceConfig, router string) (*strategies.Rou
 			r.Route.DrainTimeout = time.Duration(*ext.DrainTimeout)
 		}
 	}
+	if c := s.Ext.Canary; c != nil && c.Sticky != nil {
+		r.Route.Sticky = &lb.Sticky{Cookie: c.Sticky.Cookie, Header: c.Sticky.Header}
+	}
 	return r, nil
 }
 

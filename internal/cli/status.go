@@ -133,10 +133,10 @@ func printRoutes(w io.Writer, routes []lb.RouteStatus) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tLISTEN\tHOST\tTARGET\tSTATE\tHEALTHY\tIN-FLIGHT")
+	fmt.Fprintln(tw, "ROUTE\tLISTEN\tHOST\tTARGET\tSTATE\tHEALTHY\tIN-FLIGHT\tSHARE")
 	for _, r := range routes {
 		if len(r.Targets) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\t-\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host))
 		}
 		for _, t := range r.Targets {
 			healthy := "yes"
@@ -146,7 +146,11 @@ func printRoutes(w io.Writer, routes []lb.RouteStatus) {
 					healthy += " (" + firstLine(t.LastError) + ")"
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host), t.Addr, t.State, healthy, t.InFlight)
+			share := "-"
+			if t.Side != "" {
+				share = fmt.Sprintf("%s %d%%", t.Side, t.Weight)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Route.Name, r.Route.Listen, dash(r.Route.Host), t.Addr, t.State, healthy, t.InFlight, share)
 		}
 	}
 	tw.Flush()
