@@ -30,9 +30,19 @@ func newProber() prober {
 // close releases the prober's idle connection.
 func (pr prober) close() { pr.client.CloseIdleConnections() }
 
-// check probes addr once: GET h.Path must answer 2xx, or, when h.Path is
-// "", a TCP connection must open. host, when set, is the Host header sent.
+// check probes addr once (see Probe).
 func (pr prober) check(ctx context.Context, addr, host string, h Health) error {
+	return Probe(ctx, pr.client, addr, host, h)
+}
+
+// Probe checks addr once, directly, as every router's health check does:
+// GET h.Path must answer 2xx within h.Timeout, or, when h.Path is "", a
+// TCP connection must open. host, when set, is the Host header sent. The
+// nginx and dns routers use it to check targets before a switch.
+func Probe(ctx context.Context, client *http.Client, addr, host string, h Health) error {
+	if h.Timeout <= 0 {
+		h.Timeout = DefaultProbeTimeout
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	if h.Path == "" {
@@ -51,7 +61,7 @@ func (pr prober) check(ctx context.Context, addr, host string, h Health) error {
 		req.Host = host
 	}
 	req.Header.Set("User-Agent", "cutover-health")
-	resp, err := pr.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

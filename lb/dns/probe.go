@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -50,7 +48,7 @@ func awaitTarget(ctx context.Context, client *http.Client, route, addr, host str
 	passes := 0
 	last := errors.New("no probe finished")
 	for {
-		err := probe(ctx, client, addr, host, h)
+		err := lb.Probe(ctx, client, addr, host, h)
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: route %s: target %s: %v (%w)", lb.ErrUnhealthy, route, addr, last, ctx.Err())
 		}
@@ -64,34 +62,4 @@ func awaitTarget(ctx context.Context, client *http.Client, route, addr, host str
 		case <-time.After(h.Interval):
 		}
 	}
-}
-
-// probe checks addr once.
-func probe(ctx context.Context, client *http.Client, addr, host string, h lb.Health) error {
-	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
-	defer cancel()
-	if h.Path == "" {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+h.Path, nil)
-	if err != nil {
-		return err
-	}
-	req.Host = host
-	req.Header.Set("User-Agent", "cutover-health")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("GET %s: status %d", h.Path, resp.StatusCode)
-	}
-	return nil
 }

@@ -18,40 +18,6 @@ import (
 // maxProbeBody is how much of a probe's answer is read.
 const maxProbeBody = 64 << 10
 
-// probeTarget checks addr once, directly: GET h.Path must answer 2xx, or,
-// without a path, a TCP connection must open. host, when set, is sent as
-// the Host header.
-func probeTarget(ctx context.Context, client *http.Client, addr, host string, h lb.Health) error {
-	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
-	defer cancel()
-	if h.Path == "" {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+h.Path, nil)
-	if err != nil {
-		return err
-	}
-	if host != "" {
-		req.Host = host
-	}
-	req.Header.Set("User-Agent", "cutover-health")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("GET %s: status %d", h.Path, resp.StatusCode)
-	}
-	return nil
-}
-
 // awaitTargets probes every addr every route.Health.Interval until each
 // has passed once, or fails when ctx ends, naming each target that did not
 // pass and its last error. report gets every result.
@@ -70,7 +36,7 @@ func awaitTargets(ctx context.Context, route lb.Route, addrs []string, report fu
 			defer tick.Stop()
 			var last error
 			for {
-				err := probeTarget(ctx, client, addr, route.Host, route.Health)
+				err := lb.Probe(ctx, client, addr, route.Host, route.Health)
 				if err == nil {
 					report(addr, nil)
 					return
