@@ -58,3 +58,8 @@ bench-proxy: ## proxy overhead: wrk against the test app directly, through the b
 bench-dns: ## DNS router: switch-to-answer delay of the built-in server and of RFC 2136 updates to a private BIND, weighted answer shares
 	./scripts/deps.sh
 	$(GO) run ./cmd/cutover-bench dns $(BENCH_FLAGS)
+
+.PHONY: bench-trigger
+bench-trigger: ## push → deploy start through a real registry's notifications and the daemon's hooks (20 pushes), and the hooks' answer time
+	./scripts/deps.sh
+	$(GO) run ./cmd/cutover-bench trigger $(BENCH_FLAGS)

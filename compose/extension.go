@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/cutover/cutover/internal/watch"
 )
 
 // ExtensionKey is the compose extension cutover reads, at stack and service level.
@@ -59,7 +61,10 @@ type StackExtension struct {
 	HealthTimeout *types.Duration `yaml:"health_timeout,omitempty" json:"health_timeout,omitempty"`
 	MinReady      *types.Duration `yaml:"min_ready,omitempty" json:"min_ready,omitempty"`
 	Notify        *Notify         `yaml:"notify,omitempty" json:"notify,omitempty"`
-	Rolling       *Rolling        `yaml:"rolling,omitempty" json:"rolling,omitempty"`
+	// Hooks names the environment variables holding this stack's own
+	// webhook secrets (cutover serve --hooks-listen).
+	Hooks   *Hooks   `yaml:"hooks,omitempty" json:"hooks,omitempty"`
+	Rolling *Rolling `yaml:"rolling,omitempty" json:"rolling,omitempty"`
 	// ScaleDownDelay is how long confirm waits before it stops the old
 	// color in blue-green (default 0).
 	ScaleDownDelay *types.Duration `yaml:"scale_down_delay,omitempty" json:"scale_down_delay,omitempty"`
@@ -105,13 +110,6 @@ type Rolling struct {
 	AllowStopFirst bool `yaml:"allow_stop_first,omitempty" json:"allow_stop_first,omitempty"`
 }
 
-// Notify says where release notifications go.
-type Notify struct {
-	Slack   string `yaml:"slack,omitempty" json:"slack,omitempty"`
-	Webhook string `yaml:"webhook,omitempty" json:"webhook,omitempty"`
-	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
-}
-
 // ServiceExtension is a service's `x-cutover` block.
 type ServiceExtension struct {
 	Route         *Route          `yaml:"route,omitempty" json:"route,omitempty"`
@@ -155,7 +153,7 @@ type Watch struct {
 func knownKeys(block string) []string {
 	switch block {
 	case "stack":
-		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "rolling", "scale_down_delay", "canary", "nginx", "dns"}
+		return []string{"strategy", "router", "auto_confirm", "health_timeout", "min_ready", "notify", "hooks", "rolling", "scale_down_delay", "canary", "nginx", "dns"}
 	case "nginx":
 		return nginxKeys()
 	case "dns":
@@ -169,7 +167,15 @@ func knownKeys(block string) []string {
 	case "rolling":
 		return []string{"batch_size", "interval", "order", "failure_action", "monitor", "max_failure_ratio", "allow_stop_first"}
 	case "notify":
-		return []string{"slack", "webhook", "email"}
+		return []string{"on", "slack", "webhook", "email"}
+	case "slack":
+		return []string{"url", "url_env", "on"}
+	case "webhook":
+		return []string{"url", "url_env", "secret_env", "on"}
+	case "email":
+		return []string{"to", "from", "smtp", "username", "password_env", "tls", "on"}
+	case "hooks":
+		return hooksKeys()
 	case "service":
 		return []string{"route", "verify", "watch", "shared", "health_timeout", "min_ready"}
 	case "verify":
@@ -209,6 +215,16 @@ func (e StackExtension) Validate(path string) error {
 	}
 	if d := e.DNS; d != nil {
 		if err := d.validate(path + ".dns"); err != nil {
+			return err
+		}
+	}
+	if n := e.Notify; n != nil {
+		if err := n.Validate(path + ".notify"); err != nil {
+			return err
+		}
+	}
+	if h := e.Hooks; h != nil {
+		if err := h.validate(path + ".hooks"); err != nil {
 			return err
 		}
 	}
@@ -283,12 +299,31 @@ func (e ServiceExtension) Validate(path string) error {
 			return fmt.Errorf("%s.verify.timeout: must be positive, got %s", path, time.Duration(*v.Timeout))
 		}
 	}
+	if w := e.Watch; w != nil {
+		if _, err := watch.Parse(w.Tags); err != nil {
+			// err reads `watch.tags "<spec>": …`
+			return fmt.Errorf("%s.%w", path, err)
+		}
+	}
 	for name, d := range map[string]*types.Duration{"health_timeout": e.HealthTimeout, "min_ready": e.MinReady} {
 		if d != nil && *d < 0 {
 			return fmt.Errorf("%s.%s: must not be negative, got %s", path, name, time.Duration(*d))
 		}
 	}
 	return nil
+}
+
+// WatchPolicy is the service's parsed watch policy: exact (its own tag)
+// when the block is absent. Load has validated it.
+func (e ServiceExtension) WatchPolicy() watch.Policy {
+	if e.Watch == nil {
+		return watch.Policy{}
+	}
+	p, err := watch.Parse(e.Watch.Tags)
+	if err != nil {
+		return watch.Policy{}
+	}
+	return p
 }
 
 func oneOf(s string, options ...string) bool {

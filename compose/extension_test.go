@@ -8,6 +8,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/cutover/cutover/internal/notify"
 	"github.com/cutover/cutover/strategies"
 )
 
@@ -51,9 +52,9 @@ services:
 		HealthTimeout: dur(90 * time.Second),
 		MinReady:      dur(3 * time.Second),
 		Notify: &Notify{
-			Slack:   "https://hooks.slack.com/services/T/B/X",
-			Webhook: "https://example.com/hook",
-			Email:   "ops@example.com",
+			Slack:   &notify.SlackConfig{URL: "https://hooks.slack.com/services/T/B/X"},
+			Webhook: &notify.WebhookConfig{URL: "https://example.com/hook"},
+			Email:   &notify.EmailConfig{To: []string{"ops@example.com"}},
 		},
 	}
 	if !reflect.DeepEqual(st.Ext, wantStack) {
@@ -97,7 +98,7 @@ services:
       route: {health: "${HEALTH_PATH:-/healthz}"}
       watch: {tags: "${WATCH}"}
 `)
-	writeFile(t, dir, ".env", "WATCH=v1.*\n")
+	writeFile(t, dir, ".env", "WATCH=glob:v1.*\n")
 	st := mustLoad(t, LoadOptions{Files: []string{f}, Env: []string{"HEALTH_PATH=/ready"}})
 	if st.Ext.Strategy != StrategyRolling {
 		t.Errorf("strategy = %q, want rolling", st.Ext.Strategy)
@@ -106,8 +107,8 @@ services:
 	if web.Route == nil || web.Route.Health != "/ready" {
 		t.Errorf("route = %+v, want health /ready", web.Route)
 	}
-	if web.Watch == nil || web.Watch.Tags != "v1.*" {
-		t.Errorf("watch = %+v, want tags v1.* from .env", web.Watch)
+	if web.Watch == nil || web.Watch.Tags != "glob:v1.*" {
+		t.Errorf("watch = %+v, want tags glob:v1.* from .env", web.Watch)
 	}
 }
 

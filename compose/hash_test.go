@@ -88,7 +88,7 @@ func TestConfigHash(t *testing.T) {
 		{desc: "depends_on", before: "", after: "depends_on: [db]"},
 		{desc: "depends_on condition", before: "depends_on: [db]", after: "depends_on: {db: {condition: service_healthy}}"},
 		{desc: "x-cutover added", before: "", after: "x-cutover: {route: {port: 80, health: /healthz}}"},
-		{desc: "x-cutover changed", before: "x-cutover: {route: {port: 80}}", after: "x-cutover: {route: {port: 8080}, watch: {tags: v1}, shared: true}"},
+		{desc: "x-cutover changed", before: "x-cutover: {route: {port: 80}}", after: "x-cutover: {route: {port: 8080}, watch: {tags: moving}, shared: true}"},
 		{desc: "stack x-cutover", topAfter: "x-cutover: {strategy: bluegreen, min_ready: 10s}\n"},
 		{desc: "pull_policy", before: "", after: "pull_policy: always"},
 		{desc: "build section", before: "build: {context: ., args: {V: 1}}", after: "build: {context: ., args: {V: 2}}"},

@@ -5,6 +5,7 @@
 //	cutover-bench rolling [-runs N]
 //	cutover-bench proxy [-duration D] [-connections N]
 //	cutover-bench zero-downtime [-switches N] [-rollbacks N] [-rolling N]
+//	cutover-bench trigger [-pushes N] [-acks N] [-debounce D]
 package main
 
 import (
@@ -29,6 +30,7 @@ var benchmarks = map[string]benchmark{
 	"proxy":         {runProxy, "throughput and latency of the built-in proxy against direct and nginx (wrk)"},
 	"dns":           {runDNS, "DNS router: switch-to-answer delay (built-in server, RFC 2136 to BIND) and weighted answer shares"},
 	"zero-downtime": {runZeroDowntime, "count failed requests through the proxy while releases switch, and time the switches"},
+	"trigger":       {runTrigger, "push to a real registry → deploy start through the daemon's hooks; the hooks' answer time"},
 }
 
 func main() { os.Exit(run()) }

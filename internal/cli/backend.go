@@ -31,6 +31,9 @@ type backend interface {
 	Status(ctx context.Context, stack string) (api.StackStatus, error)
 	Stacks(ctx context.Context) ([]api.StackStatus, error)
 	History(ctx context.Context, stack string) ([]store.Release, error)
+	// Check compares running digests with the registries' and, with
+	// opts.Apply, redeploys what drifted.
+	Check(ctx context.Context, stack string, opts daemon.CheckOptions) (api.CheckReport, error)
 	Close() error
 }
 

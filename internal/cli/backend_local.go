@@ -31,6 +31,7 @@ func newLocal(g *globals, obs deploy.Observer) (*local, error) {
 		return nil, err
 	}
 	ops := daemon.NewOps(nil, s, g.logger())
+	ops.Notify = deploy.NewNotifications(deploy.NotificationsConfig{Logger: g.logger()})
 	mux := deploy.NewRouterMux(deploy.MuxConfig{Store: s, Logger: g.logger()})
 	ops.Router, ops.Routes = mux, mux.Status
 	return &local{obs: obs, ops: ops, mux: mux}, nil
@@ -125,7 +126,24 @@ func (l *local) History(ctx context.Context, stack string) ([]store.Release, err
 	return l.ops.History(ctx, stack)
 }
 
+func (l *local) Check(ctx context.Context, stack string, opts daemon.CheckOptions) (api.CheckReport, error) {
+	ops, err := l.withEngine(ctx)
+	if err != nil {
+		return api.CheckReport{}, err
+	}
+	return ops.Check(ctx, stack, opts, l.obs)
+}
+
+// notifyFlushTimeout bounds how long a command that ran a deploy waits, as
+// it exits, for its notifications to go out.
+const notifyFlushTimeout = 10 * time.Second
+
 func (l *local) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyFlushTimeout)
+	defer cancel()
+	if err := l.ops.Notify.Close(ctx); err != nil {
+		l.ops.Logger.Warn("notifications not delivered", "error", err)
+	}
 	if l.engine != nil {
 		l.engine.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/daemon/api"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/store"
@@ -92,4 +93,12 @@ func (r *remote) History(ctx context.Context, stack string) ([]store.Release, er
 	var out []store.Release
 	err := r.get(ctx, stackPath(stack, "/releases"), &out)
 	return out, err
+}
+
+func (r *remote) Check(ctx context.Context, stack string, opts daemon.CheckOptions) (api.CheckReport, error) {
+	res, err := r.stream(ctx, stack, "/"+api.Version+"/check", api.CheckRequest{Stack: stack, Apply: opts.Apply, LockWait: api.Duration(opts.LockWait)})
+	if res.Check == nil {
+		return api.CheckReport{}, err
+	}
+	return *res.Check, err
 }

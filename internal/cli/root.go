@@ -94,6 +94,7 @@ a record of every release, and a clean way back when a release is sick.`,
 		newAbortCmd(g),
 		newUnlockCmd(g),
 		newDownCmd(g),
+		newCheckCmd(g),
 		newServeCmd(g),
 		newVersionCmd(g),
 	)

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/engine/docker"
+	"github.com/cutover/cutover/internal/webhook"
 	"github.com/cutover/cutover/lb/dns"
 )
 
@@ -20,6 +23,95 @@ type serveOptions struct {
 	dnsListen       string
 	dnsZone         string
 	dnsTTL          time.Duration
+
+	hooksListen       string
+	hooksSecrets      string
+	hooksRegistryHost string
+	hooksMaxBody      int64
+	debounce          time.Duration
+	triggerLockWait   time.Duration
+	checkInterval     time.Duration
+}
+
+// Environment variables holding the hooks' global secrets (also read from
+// --hooks-secrets FILE).
+const (
+	EnvHookDockerHubToken = "CUTOVER_HOOK_DOCKERHUB_TOKEN"
+	EnvHookRegistryAuth   = "CUTOVER_HOOK_REGISTRY_AUTH"
+	EnvHookGitHubSecret   = "CUTOVER_HOOK_GITHUB_SECRET"
+	EnvHookGenericSecret  = "CUTOVER_HOOK_GENERIC_SECRET"
+	EnvHookGenericToken   = "CUTOVER_HOOK_GENERIC_TOKEN"
+)
+
+// hooksConfig builds the hooks' settings: secrets from the environment,
+// else from --hooks-secrets (NAME=value lines, which may also hold the
+// variables stacks name in x-cutover.hooks).
+func (o *serveOptions) hooksConfig() (daemon.HooksConfig, error) {
+	if o.hooksListen == "" {
+		for flag, set := range map[string]bool{"--hooks-secrets": o.hooksSecrets != "", "--hooks-registry-host": o.hooksRegistryHost != ""} {
+			if set {
+				return daemon.HooksConfig{}, fmt.Errorf("%s: give --hooks-listen ADDR too (the webhook endpoints' own listener)", flag)
+			}
+		}
+		return daemon.HooksConfig{}, nil
+	}
+	if o.hooksMaxBody <= 0 {
+		return daemon.HooksConfig{}, fmt.Errorf("--hooks-max-body %d: must be positive", o.hooksMaxBody)
+	}
+	file := map[string]string{}
+	if o.hooksSecrets != "" {
+		var err error
+		if file, err = readSecretsFile(o.hooksSecrets); err != nil {
+			return daemon.HooksConfig{}, err
+		}
+	}
+	getenv := func(name string) string {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			return v
+		}
+		return file[name]
+	}
+	return daemon.HooksConfig{
+		Listen: o.hooksListen,
+		Receiver: webhook.Receiver{
+			DockerHubToken:        getenv(EnvHookDockerHubToken),
+			RegistryAuthorization: getenv(EnvHookRegistryAuth),
+			GitHubSecret:          getenv(EnvHookGitHubSecret),
+			GenericSecret:         getenv(EnvHookGenericSecret),
+			GenericToken:          getenv(EnvHookGenericToken),
+			RegistryHost:          o.hooksRegistryHost,
+			MaxBody:               o.hooksMaxBody,
+		},
+		Getenv: getenv,
+	}, nil
+}
+
+// readSecretsFile reads NAME=value lines; blank lines and lines starting
+// with # are skipped, and a value may be quoted.
+func readSecretsFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--hooks-secrets: %w", err)
+	}
+	out := map[string]string{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			// The line may hold a secret: name the line, not its text.
+			return nil, fmt.Errorf("--hooks-secrets %s: line %d is not NAME=value", path, i+1)
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 // dnsConfig is the built-in DNS server's configuration from the flags; nil
@@ -39,7 +131,7 @@ func (o *serveOptions) dnsConfig() (*dns.ServerConfig, error) {
 func newServeCmd(g *globals) *cobra.Command {
 	o := &serveOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve [--listen ADDR] [--token-file F] [--shutdown-timeout D] [--dns-listen ADDR --dns-zone ZONE [--dns-ttl D]]",
+		Use:   "serve [--listen ADDR] [--token-file F] [--shutdown-timeout D] [--dns-listen ADDR --dns-zone ZONE [--dns-ttl D]] [--hooks-listen ADDR [--hooks-secrets F]] [--check-interval D]",
 		Short: "Run the cutover daemon: the API, the built-in proxy and DNS routers, and deploys that outlive the terminal",
 		Long: `Serve runs the cutover daemon. It answers the CLI on a unix socket in the state
 dir (<state-dir>/cutover.sock, mode 0600) and, with --listen, on TCP, where every
@@ -56,13 +148,26 @@ authoritative DNS server for that zone (UDP and TCP on one port; port 0 picks a
 free one, logged at start) for stacks with router: dns; its table is saved in the
 state dir and restored at start like the proxy's. Answers carry --dns-ttl.
 
+With --hooks-listen the daemon serves the webhook endpoints on a listener of
+their own (never with the API): POST /hooks/dockerhub/<token>, /hooks/registry,
+/hooks/github and /hooks/generic. Their global secrets come from
+CUTOVER_HOOK_DOCKERHUB_TOKEN, CUTOVER_HOOK_REGISTRY_AUTH,
+CUTOVER_HOOK_GITHUB_SECRET, CUTOVER_HOOK_GENERIC_SECRET and
+CUTOVER_HOOK_GENERIC_TOKEN, or from --hooks-secrets FILE (NAME=value lines); a
+stack may name its own in x-cutover.hooks. A push of a tag a service runs or
+watches (x-cutover.watch) releases its stack; pushes for one stack within
+--trigger-debounce, or while its release runs, become one release of the newest
+image. With --check-interval the daemon also compares running digests with the
+registries' that often and redeploys drifted services that have a watch block.
+
 On SIGTERM or SIGINT the daemon stops accepting requests, lets running deploys
 finish for up to --shutdown-timeout, then cancels them (a cancelled deploy
 undoes itself), closes the proxy's listeners and the DNS server, and removes the
 socket.`,
 		Example: `  cutover serve
   CUTOVER_TOKEN=$(cat /etc/cutover/token) cutover serve --listen 127.0.0.1:7777
-  cutover serve --dns-listen 127.0.0.1:5353 --dns-zone example.test.`,
+  cutover serve --dns-listen 127.0.0.1:5353 --dns-zone example.test.
+  CUTOVER_HOOK_REGISTRY_AUTH=$(cat /etc/cutover/registry-hook) cutover serve --hooks-listen 127.0.0.1:7778`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, g, o)
@@ -74,6 +179,13 @@ socket.`,
 	f.StringVar(&o.dnsListen, "dns-listen", "", "run the built-in DNS server (router: dns) on this address, UDP and TCP (e.g. 127.0.0.1:5353); needs --dns-zone")
 	f.StringVar(&o.dnsZone, "dns-zone", "", "the zone the built-in DNS server is authoritative for (e.g. example.test.)")
 	f.DurationVar(&o.dnsTTL, "dns-ttl", dns.DefaultTTL, "TTL of the built-in DNS server's answers, whole seconds; the old color keeps serving max(60s, 3 x TTL) after a switch")
+	f.StringVar(&o.hooksListen, "hooks-listen", "", "serve the webhook endpoints (/hooks/...) on this TCP address, a listener of their own (e.g. 127.0.0.1:7778)")
+	f.StringVar(&o.hooksSecrets, "hooks-secrets", "", "file of NAME=value lines holding the hooks' secrets ("+EnvHookRegistryAuth+" …, and variables stacks name in x-cutover.hooks); the environment wins")
+	f.StringVar(&o.hooksRegistryHost, "hooks-registry-host", "", "registry host:port to use for registry notifications instead of the host the pusher used (when compose files name the registry differently)")
+	f.Int64Var(&o.hooksMaxBody, "hooks-max-body", webhook.DefaultMaxBody, "largest hook body accepted, in bytes (413 above it)")
+	f.DurationVar(&o.debounce, "trigger-debounce", daemon.DefaultDebounce, "how long pushes for one stack are gathered before its release starts")
+	f.DurationVar(&o.triggerLockWait, "trigger-lock-wait", daemon.DefaultTriggerLockWait, "how long a release a push or the periodic check started waits for a deploy of the stack in progress")
+	f.DurationVar(&o.checkInterval, "check-interval", 0, "compare running digests with the registries' this often and redeploy drifted services that have x-cutover.watch (0: never)")
 	return cmd
 }
 
@@ -93,6 +205,17 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	hooksCfg, err := o.hooksConfig()
+	if err != nil {
+		return usageError{err}
+	}
+	if o.debounce < 0 || o.triggerLockWait < 0 || o.checkInterval < 0 {
+		return usageError{errors.New("--trigger-debounce, --trigger-lock-wait and --check-interval must not be negative")}
+	}
+	debounce := o.debounce
+	if debounce == 0 {
+		debounce = -1 // none: the daemon's zero means its default
+	}
 	s, err := g.openStore()
 	if err != nil {
 		return err
@@ -104,7 +227,8 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	}
 	defer eng.Close()
 	srv, err := daemon.New(daemon.Config{Store: s, Engine: eng, Listen: o.listen, Token: token, DNS: dnsCfg,
-		ShutdownTimeout: o.shutdownTimeout, Version: Version, Logger: g.serveLogger(cmd)})
+		ShutdownTimeout: o.shutdownTimeout, Version: Version, Logger: g.serveLogger(cmd),
+		Hooks: hooksCfg, Debounce: debounce, TriggerLockWait: o.triggerLockWait, CheckInterval: o.checkInterval})
 	if err != nil {
 		return usageError{err}
 	}
@@ -120,6 +244,9 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	}
 	if addr := srv.DNSAddr(); addr != "" {
 		msg += "; dns server for " + dnsCfg.Zone + " on " + addr
+	}
+	if addr := srv.HooksAddr(); addr != "" {
+		msg += "; hooks on " + addr
 	}
 	fmt.Fprintln(g.stdout, msg)
 	return srv.Run(ctx)

@@ -37,6 +37,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc(api.PathAbort, s.abort)
 	mux.HandleFunc(api.PathUnlock, s.unlock)
 	mux.HandleFunc(api.PathDown, s.down)
+	mux.HandleFunc(api.PathCheck, s.check)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Error{Kind: api.KindBadInput, Message: fmt.Sprintf("no such endpoint: %s %s (see docs/daemon.md)", r.Method, r.URL.Path)})
 	})
@@ -174,6 +175,17 @@ func (s *Server) down(w http.ResponseWriter, r *http.Request) {
 			out.Down = &res
 		}
 		return out.WithError(err)
+	})
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	var req api.CheckRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	s.run(w, r, req.Stack, func(ctx context.Context, obs deploy.Observer) api.Result {
+		rep, err := s.ops.Check(ctx, req.Stack, CheckOptions{Apply: req.Apply, LockWait: time.Duration(req.LockWait)}, obs)
+		return api.Result{Check: &rep}.WithError(err)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cutover/cutover/compose"
@@ -34,6 +35,14 @@ type Ops struct {
 	// Routes returns the router's routes for status; nil shows none.
 	Routes func() []lb.RouteStatus
 	Logger *slog.Logger
+	// Notify sends release notifications (x-cutover.notify); nil sends none.
+	Notify *deploy.Notifications
+	// Registry tells the digest a registry serves for a tag (cutover
+	// check, pushes without a digest); nil uses a registry.Client with this
+	// process's docker config, made when first needed.
+	Registry DigestSource
+
+	registryMu sync.Mutex // guards Registry's lazy creation
 
 	jobs *jobs
 }
@@ -48,7 +57,7 @@ func NewOps(eng engine.Engine, s *store.Store, logger *slog.Logger) *Ops {
 
 // deployer is a Deployer reporting to obs.
 func (o *Ops) deployer(obs deploy.Observer) *deploy.Deployer {
-	return &deploy.Deployer{Engine: o.Engine, Store: o.Store, Router: o.Router, Observer: obs, Logger: o.Logger}
+	return &deploy.Deployer{Engine: o.Engine, Store: o.Store, Router: o.Router, Observer: obs, Logger: o.Logger, Notify: o.Notify}
 }
 
 // Deploy runs one release and, when it awaits confirmation with

@@ -43,6 +43,27 @@ type Config struct {
 	// Version is reported by GET /v1/health.
 	Version string
 	Logger  *slog.Logger
+
+	// Hooks are the webhook endpoints (Hooks.Listen: their own listener).
+	Hooks HooksConfig
+	// Debounce is how long pushes for a stack are gathered before its
+	// release starts (DefaultDebounce when zero; negative: none).
+	Debounce time.Duration
+	// TriggerLockWait is how long a release that pushes or the periodic
+	// check started waits for a deploy in progress (DefaultTriggerLockWait
+	// when zero).
+	TriggerLockWait time.Duration
+	// CheckInterval runs cutover check that often and redeploys drifted
+	// watched services; zero: never.
+	CheckInterval time.Duration
+	// Registry answers digest questions (nil: a registry.Client with this
+	// process's docker config).
+	Registry DigestSource
+	// Notify sends release notifications (nil: built with the defaults).
+	Notify *deploy.Notifications
+	// Observer receives the progress events of the releases the daemon
+	// starts by itself (pushes, the periodic check).
+	Observer deploy.Observer
 }
 
 // Server is the cutover daemon.
@@ -62,6 +83,7 @@ type Server struct {
 	servers  []*http.Server
 	serveErr chan error
 	auto     autoConfirms
+	triggered
 }
 
 // New checks cfg and returns a Server; Start makes it serve.
@@ -81,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Proxy == nil {
 		cfg.Proxy = lb.NewProxy(cfg.Logger.With("component", "proxy"))
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, proxy: cfg.Proxy, socket: SocketPath(cfg.Store.Dir()), serveErr: make(chan error, 2)}
+	s := &Server{cfg: cfg, log: cfg.Logger, proxy: cfg.Proxy, socket: SocketPath(cfg.Store.Dir()), serveErr: make(chan error, 3)}
 	s.router = newPersistingRouter(cfg.Proxy, cfg.Store, cfg.Logger)
 	if cfg.DNS != nil {
 		srv, err := dns.NewServer(*cfg.DNS, cfg.Logger.With("component", "dns"))
@@ -91,6 +113,11 @@ func New(cfg Config) (*Server, error) {
 		s.dns = srv
 	}
 	s.ops = NewOps(cfg.Engine, cfg.Store, cfg.Logger)
+	s.ops.Registry = cfg.Registry
+	s.ops.Notify = cfg.Notify
+	if s.ops.Notify == nil {
+		s.ops.Notify = deploy.NewNotifications(deploy.NotificationsConfig{Logger: cfg.Logger.With("component", "notify")})
+	}
 	return s, nil
 }
 
@@ -155,6 +182,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
+			s.stopTriggers()
+			s.waitTriggers()
 			s.release(context.WithoutCancel(ctx))
 		}
 	}()
@@ -176,12 +205,19 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.auto.resume(ctx, s.ops); err != nil {
 		return fmt.Errorf("resuming auto-confirms: %w", err)
 	}
+	if err := s.startTriggers(ctx); err != nil {
+		return err
+	}
 	h := s.handler()
 	s.serve(s.unix, h, "unix")
 	if s.tcp != nil {
 		s.serve(s.tcp, requireToken(s.cfg.Token, h), "tcp")
 	}
-	s.log.Info("daemon started", "socket", s.socket, "listen", s.TCPAddr(), "dns", s.DNSAddr(), "pid", os.Getpid(), "version", s.cfg.Version)
+	if s.hooksL != nil {
+		s.serveHooks()
+	}
+	s.log.Info("daemon started", "socket", s.socket, "listen", s.TCPAddr(), "dns", s.DNSAddr(), "hooks", s.HooksAddr(),
+		"check_interval", s.cfg.CheckInterval, "pid", os.Getpid(), "version", s.cfg.Version)
 	return nil
 }
 
@@ -218,6 +254,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) {
 	s.log.Info("daemon stopping: no new requests", "running", s.ops.jobs.count(), "timeout", s.cfg.ShutdownTimeout)
 	s.auto.stop() // the next daemon takes the waits over
+	s.stopTriggers()
 	handlersDone := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
@@ -235,6 +272,7 @@ func (s *Server) shutdown(ctx context.Context) {
 		_ = s.ops.Wait(ctx)
 	}
 	s.ops.CancelAll() // nothing new may start now
+	s.waitTriggers()
 	select {
 	case <-handlersDone:
 	case <-time.After(5 * time.Second):
@@ -267,6 +305,14 @@ func (s *Server) release(ctx context.Context) {
 	}
 	if s.tcp != nil {
 		s.tcp.Close()
+	}
+	if s.hooksL != nil {
+		s.hooksL.Close()
+	}
+	nctx, ncancel := context.WithTimeout(ctx, notifyDrainTimeout)
+	defer ncancel()
+	if err := s.ops.Notify.Close(nctx); err != nil {
+		s.log.Warn("closing notifications", "error", err)
 	}
 	if s.lock != nil {
 		s.lock.release()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/notify"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bluegreen"
@@ -38,6 +39,9 @@ type Deployer struct {
 	// each route to the proxy, nginx or dns router it belongs to. A
 	// Deployer without one refuses plans that need a router.
 	Router Router
+	// Notify sends the stacks' release notifications (x-cutover.notify):
+	// start, success, failure, rollback. Nil sends none.
+	Notify *Notifications
 }
 
 // Request is one deploy.
@@ -54,6 +58,10 @@ type Request struct {
 	LockWait time.Duration
 	// Overrides are CLI flags that apply to every service.
 	Overrides Overrides
+	// Base, when set, is the serving release the request was built from
+	// (Redeploy): once the stack's lock is taken, the deploy is refused
+	// with ErrBaseMoved if another release serves by then.
+	Base int
 }
 
 // Overrides are deploy flags that beat compose and x-cutover settings.
@@ -160,6 +168,9 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	defer d.unlock(ctx, lock)
+	if err := d.checkBase(ctx, st.Name, req.Base); err != nil {
+		return Result{}, err
+	}
 
 	// A release still awaiting confirmation is confirmed before the next.
 	if waiting, err := d.Store.LatestRelease(ctx, st.Name, store.StatusAwaitingConfirm); err == nil {
@@ -294,6 +305,9 @@ func (r *run) deploy(ctx context.Context, strategy strategies.Strategy, refs map
 		note = "no changes"
 	}
 	rel, err := r.activate(ctx, note)
+	if err == nil {
+		d.notifyRelease(r.st, rel, notify.KindSuccess, "", releaseDuration(rel))
+	}
 	return Result{Release: rel, Plan: plan}, err
 }
 
@@ -349,6 +363,12 @@ func (r *run) setStatus(ctx context.Context, status store.Status, reason string)
 	})
 	if err == nil {
 		r.d.emit(Event{Stack: r.st.Name, Release: rel.Number, Kind: KindRelease, Status: string(status), Error: reason})
+		switch status {
+		case store.StatusDeploying:
+			r.d.notifyRelease(r.st, rel, notify.KindStart, "", 0)
+		case store.StatusFailed, store.StatusAborted:
+			r.d.notifyRelease(r.st, rel, notify.KindFailure, failureReason(status, reason), releaseDuration(rel))
+		}
 	}
 	return rel, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/compose"
+	"github.com/cutover/cutover/internal/notify"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/strategies"
 )
@@ -97,8 +98,10 @@ func (r *run) awaitConfirm(ctx context.Context, plan *strategies.Plan, tolerated
 		return Result{Release: rel, Plan: plan}, err
 	}
 	if isPaused {
+		r.d.notifyRelease(r.st, rel, notify.KindFailure, "paused after a failure (failure_action pause): "+paused.Reason(), releaseDuration(rel))
 		return Result{Release: rel, Plan: plan}, fmt.Errorf("release %d of %s paused: confirm or roll it back: %w", rel.Number, r.st.Name, paused)
 	}
+	r.d.notifyRelease(r.st, rel, notify.KindSuccess, "", releaseDuration(rel))
 	return Result{Release: rel, Plan: plan}, nil
 }
 
@@ -220,6 +223,7 @@ func (d *Deployer) RollbackWith(ctx context.Context, stack string, o Overrides) 
 	}
 	d.emit(Event{Stack: stack, Release: waiting.Number, Kind: KindMessage, Status: "info",
 		Message: fmt.Sprintf("rolling back release %d to release %d", waiting.Number, prev.Number)})
+	began := d.now()
 	x := d.executor(stack, waiting.Number, d.logger())
 	x.Failure = plan.Failure
 	if err := x.Run(ctx, plan.Steps); err != nil {
@@ -239,6 +243,7 @@ func (d *Deployer) RollbackWith(ctx context.Context, stack string, o Overrides) 
 		return rel, fmt.Errorf("recording release %d: %w", waiting.Number, err)
 	}
 	d.emit(Event{Stack: stack, Release: rel.Number, Kind: KindRelease, Status: string(store.StatusRolledBack)})
+	d.notifyRelease(d.notifyStack(ctx, rel, st), rel, notify.KindRollback, rel.Note, d.now().Sub(began))
 	return rel, nil
 }
 

@@ -14,7 +14,8 @@ type Line struct {
 
 // Result is how an operation ended. Which fields are set depends on the
 // operation: deploy and rollback --to set Release and the plan; confirm,
-// rollback and abort set Release; down sets Down; unlock sets Lock. Error
+// rollback and abort set Release; down sets Down; unlock sets Lock; check
+// sets Check. Error
 // is set when it failed, and ExitCode is what the CLI exits with.
 type Result struct {
 	Release store.Release `json:"release,omitzero"`
@@ -26,6 +27,7 @@ type Result struct {
 	Confirm  []string           `json:"confirm,omitempty"`
 	Down     *deploy.DownResult `json:"down,omitempty"`
 	Lock     *store.Lock        `json:"lock,omitempty"`
+	Check    *CheckReport       `json:"check,omitempty"`
 	Error    *Error             `json:"error,omitempty"`
 	ExitCode int                `json:"exit_code"`
 }
