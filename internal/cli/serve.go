@@ -155,8 +155,8 @@ CUTOVER_HOOK_DOCKERHUB_TOKEN, CUTOVER_HOOK_REGISTRY_AUTH,
 CUTOVER_HOOK_GITHUB_SECRET, CUTOVER_HOOK_GENERIC_SECRET and
 CUTOVER_HOOK_GENERIC_TOKEN, or from --hooks-secrets FILE (NAME=value lines); a
 stack may name its own in x-cutover.hooks. A push of a tag a service runs or
-watches (x-cutover.watch) releases its stack; pushes for one stack within
---trigger-debounce, or while its release runs, become one release of the newest
+watches (x-cutover.watch) releases its stack; pushes for one stack less than
+--trigger-debounce apart, or while its release runs, become one release of the newest
 image. With --check-interval the daemon also compares running digests with the
 registries' that often and redeploys drifted services that have a watch block.
 
@@ -183,7 +183,7 @@ socket.`,
 	f.StringVar(&o.hooksSecrets, "hooks-secrets", "", "file of NAME=value lines holding the hooks' secrets ("+EnvHookRegistryAuth+" …, and variables stacks name in x-cutover.hooks); the environment wins")
 	f.StringVar(&o.hooksRegistryHost, "hooks-registry-host", "", "registry host:port to use for registry notifications instead of the host the pusher used (when compose files name the registry differently)")
 	f.Int64Var(&o.hooksMaxBody, "hooks-max-body", webhook.DefaultMaxBody, "largest hook body accepted, in bytes (413 above it)")
-	f.DurationVar(&o.debounce, "trigger-debounce", daemon.DefaultDebounce, "how long pushes for one stack are gathered before its release starts")
+	f.DurationVar(&o.debounce, "trigger-debounce", daemon.DefaultDebounce, "a stack's release starts once no push for it came for this long (at most 10 windows into a burst)")
 	f.DurationVar(&o.triggerLockWait, "trigger-lock-wait", daemon.DefaultTriggerLockWait, "how long a release a push or the periodic check started waits for a deploy of the stack in progress")
 	f.DurationVar(&o.checkInterval, "check-interval", 0, "compare running digests with the registries' this often and redeploy drifted services that have x-cutover.watch (0: never)")
 	return cmd

@@ -18,10 +18,14 @@ import (
 
 // Defaults of the release queue pushes feed.
 const (
-	// DefaultDebounce is how long the queue waits after a stack's first
+	// DefaultDebounce is how long the queue waits after a stack's latest
 	// push before it starts the release, so a burst (a multi-arch push,
-	// CI pushing v1, v1.2 and v1.2.3) becomes one release.
+	// CI pushing v1, v1.2 and v1.2.3) becomes one release. A burst that
+	// goes on waits at most maxDebounceFactor windows from its first push.
 	DefaultDebounce = 200 * time.Millisecond
+	// maxDebounceFactor bounds a burst's wait: a stream of pushes still
+	// releases after this many debounce windows.
+	maxDebounceFactor = 10
 	// DefaultTriggerLockWait is how long a release a push started waits
 	// for a deploy of the stack already in progress (a CLI deploy, say).
 	DefaultTriggerLockWait = 10 * time.Minute
@@ -52,6 +56,7 @@ type want struct {
 type stackQueue struct {
 	pending map[string]want // service → the newest want
 	since   time.Time       // arrival of the oldest pending want
+	last    time.Time       // arrival of the newest want
 	working bool            // a worker goroutine serves the stack
 }
 
@@ -217,6 +222,7 @@ func (t *triggers) enqueue(stack string, w want) {
 	if len(q.pending) == 0 {
 		q.since = w.at
 	}
+	q.last = w.at
 	if held, ok := q.pending[w.service]; !ok || !watch.Newer(held.tag, w.tag) {
 		q.pending[w.service] = w
 	}
@@ -238,14 +244,20 @@ func (t *triggers) work(stack string) {
 			t.mu.Unlock()
 			return
 		}
-		wait := time.Until(q.since.Add(t.debounce))
+		// Quiet for a window since the latest push, or the burst's cap.
+		wait := min(time.Until(q.last.Add(t.debounce)), time.Until(q.since.Add(maxDebounceFactor*t.debounce)))
 		t.mu.Unlock()
 		if wait > 0 {
 			select {
 			case <-t.ctx.Done():
-				continue // closed: the loop drops what is pending
+				t.mu.Lock()
+				q.working = false
+				q.pending = map[string]want{} // the daemon stops: what is pending is dropped (and logged by close)
+				t.mu.Unlock()
+				return
 			case <-time.After(wait):
 			}
+			continue // look again: a later push may have extended the window
 		}
 		t.mu.Lock()
 		pending := q.pending
