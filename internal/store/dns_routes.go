@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // bucketDNSRoutes holds the routes of the dns router's backends, one
@@ -39,14 +37,7 @@ func (s *Store) PutDNSRoute(ctx context.Context, r DNSRoute) error {
 		return errors.New("put dns route: no name")
 	}
 	r.UpdatedAt = s.stamp()
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketDNSRoutes)
-		if err != nil {
-			return err
-		}
-		return putJSON(b, []byte(r.Name), r)
-	})
-	if err != nil {
+	if err := s.putRecord(ctx, bucketDNSRoutes, r.Name, r); err != nil {
 		return fmt.Errorf("put dns route %q: %w", r.Name, err)
 	}
 	return nil
@@ -55,14 +46,7 @@ func (s *Store) PutDNSRoute(ctx context.Context, r DNSRoute) error {
 // DeleteDNSRoute removes the named route; removing a route that is not
 // stored is not an error.
 func (s *Store) DeleteDNSRoute(ctx context.Context, name string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDNSRoutes)
-		if b == nil {
-			return nil
-		}
-		return b.Delete([]byte(name))
-	})
-	if err != nil {
+	if err := s.deleteRecord(ctx, bucketDNSRoutes, name); err != nil {
 		return fmt.Errorf("delete dns route %q: %w", name, err)
 	}
 	return nil
@@ -70,23 +54,7 @@ func (s *Store) DeleteDNSRoute(ctx context.Context, name string) error {
 
 // ListDNSRoutes returns the stored routes of backend, sorted by name.
 func (s *Store) ListDNSRoutes(ctx context.Context, backend string) ([]DNSRoute, error) {
-	var out []DNSRoute
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDNSRoutes)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var r DNSRoute
-			if err := decodeJSON(k, v, &r); err != nil {
-				return err
-			}
-			if r.Backend == backend {
-				out = append(out, r)
-			}
-			return nil
-		})
-	})
+	out, err := listRecords(ctx, s, bucketDNSRoutes, func(r DNSRoute) bool { return r.Backend == backend })
 	if err != nil {
 		return nil, fmt.Errorf("list dns routes: %w", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // bucketRoutes holds the daemon's routing table, one record per route name.
@@ -39,14 +37,7 @@ func (s *Store) PutRoute(ctx context.Context, r Route) error {
 	if r.Targets == nil {
 		r.Targets = []string{}
 	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketRoutes)
-		if err != nil {
-			return err
-		}
-		return putJSON(b, []byte(r.Name), r)
-	})
-	if err != nil {
+	if err := s.putRecord(ctx, bucketRoutes, r.Name, r); err != nil {
 		return fmt.Errorf("put route %q: %w", r.Name, err)
 	}
 	return nil
@@ -55,14 +46,7 @@ func (s *Store) PutRoute(ctx context.Context, r Route) error {
 // DeleteRoute removes the named route; removing a route that is not
 // stored is not an error.
 func (s *Store) DeleteRoute(ctx context.Context, name string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRoutes)
-		if b == nil {
-			return nil
-		}
-		return b.Delete([]byte(name))
-	})
-	if err != nil {
+	if err := s.deleteRecord(ctx, bucketRoutes, name); err != nil {
 		return fmt.Errorf("delete route %q: %w", name, err)
 	}
 	return nil
@@ -70,21 +54,7 @@ func (s *Store) DeleteRoute(ctx context.Context, name string) error {
 
 // ListRoutes returns every stored route, sorted by name.
 func (s *Store) ListRoutes(ctx context.Context) ([]Route, error) {
-	var out []Route
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRoutes)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var r Route
-			if err := decodeJSON(k, v, &r); err != nil {
-				return err
-			}
-			out = append(out, r)
-			return nil
-		})
-	})
+	out, err := listRecords(ctx, s, bucketRoutes, func(Route) bool { return true })
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
