@@ -68,6 +68,12 @@ func (s *Stack) DesiredWith(release int, images map[string]ResolvedImage, o Desi
 // ColorProject is the compose project of a stack's color.
 func ColorProject(stack, color string) string { return stack + "-" + color }
 
+// StackProjects are the compose projects a stack's containers and
+// networks live in: the stack's own and its two blue-green colors.
+func StackProjects(stack string) []string {
+	return []string{stack, ColorProject(stack, strategies.ColorBlue), ColorProject(stack, strategies.ColorGreen)}
+}
+
 // IsShared reports whether a service runs once for both colors: it says
 // x-cutover.shared, or it mounts a named volume (two copies of a database
 // on one volume would corrupt it).

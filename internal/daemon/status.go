@@ -66,7 +66,7 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	}
 	// The stack's own project and its blue-green colors, as down finds them.
 	var containers []engine.Container
-	for _, project := range []string{name, compose.ColorProject(name, "blue"), compose.ColorProject(name, "green")} {
+	for _, project := range compose.StackProjects(name) {
 		cs, err := o.Engine.ListContainers(ctx, map[string]string{compose.LabelProject: project})
 		if err != nil {
 			return st, api.EnvError(err)

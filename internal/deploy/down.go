@@ -39,7 +39,7 @@ func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownRe
 	var containers []engine.Container
 	var networks []engine.Network
 	// The stack's own project and its blue-green colors.
-	for _, project := range []string{stack, compose.ColorProject(stack, "blue"), compose.ColorProject(stack, "green")} {
+	for _, project := range compose.StackProjects(stack) {
 		byProject := map[string]string{compose.LabelProject: project}
 		cs, err := d.Engine.ListContainers(ctx, byProject)
 		if err != nil {

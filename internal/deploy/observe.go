@@ -30,7 +30,7 @@ func Observe(ctx context.Context, eng engine.Engine, stack string) (strategies.S
 	for svc := range snap.Containers {
 		strategies.SortObserved(snap.Containers[svc])
 	}
-	for _, p := range []string{stack, compose.ColorProject(stack, strategies.ColorBlue), compose.ColorProject(stack, strategies.ColorGreen)} {
+	for _, p := range compose.StackProjects(stack) {
 		networks, err := eng.ListNetworks(ctx, map[string]string{compose.LabelProject: p})
 		if err != nil {
 			return snap, fmt.Errorf("listing networks of %s: %w", p, err)
