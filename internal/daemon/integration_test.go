@@ -186,9 +186,10 @@ func TestDaemonIntegration_SIGTERMLetsTheDeployFinish(t *testing.T) {
 	t.Cleanup(func() { _ = serve.Process.Kill() })
 	sock := daemon.SocketPath(stateDir)
 	waitFor(t, 30*time.Second, "the daemon to answer", func() bool { return daemon.Answers(context.Background(), sock, 200*time.Millisecond) })
-	if !strings.Contains(out.String(), "cutover daemon listening on "+sock) {
-		t.Errorf("serve printed %q", out.String())
-	}
+	// The line is printed right after the socket starts answering; give
+	// the write a moment instead of racing it.
+	listening := "cutover daemon listening on " + sock
+	waitFor(t, 5*time.Second, "serve to print "+listening, func() bool { return strings.Contains(out.String(), listening) })
 
 	// A deploy that takes a few seconds (no healthcheck: ready after
 	// min_ready) is running when SIGTERM comes.
