@@ -69,3 +69,48 @@ func TestPutRoute_NeedsName(t *testing.T) {
 		t.Fatal("PutRoute without a name succeeded")
 	}
 }
+
+func TestRoutes_Split(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openStore(t, dir)
+
+	web := Route{
+		Name:    "shop/web",
+		Config:  json.RawMessage(`{"name":"shop/web","listen":"127.0.0.1:8080"}`),
+		Targets: []string{"172.18.0.2:80", "172.18.0.7:80"},
+		Split:   &RouteSplit{Stable: []string{"172.18.0.2:80"}, Canary: []string{"172.18.0.7:80"}, Weight: 30},
+	}
+	if err := s.PutRoute(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	// A record as the version before splits wrote it: no split field.
+	old := map[string]any{"name": "shop/api", "config": json.RawMessage(`{"name":"shop/api","listen":"127.0.0.1:8081"}`), "targets": []string{"172.18.0.5:9000"}}
+	if err := s.putRecord(ctx, bucketRoutes, "shop/api", old); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := openStore(t, dir).ListRoutes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("ListRoutes = %+v, want shop/api and shop/web", got)
+	}
+	if got[0].Split != nil || !slices.Equal(got[0].Targets, []string{"172.18.0.5:9000"}) {
+		t.Errorf("old record read back as %+v, want its targets and no split", got[0])
+	}
+	sp := got[1].Split
+	if sp == nil || !slices.Equal(sp.Stable, web.Split.Stable) || !slices.Equal(sp.Canary, web.Split.Canary) || sp.Weight != 30 {
+		t.Errorf("split read back as %+v, want %+v", sp, web.Split)
+	}
+
+	// Replacing the record without a split (SetTargets ended it) drops it.
+	web.Split = nil
+	if err := s.PutRoute(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ListRoutes(ctx); len(got) != 2 || got[1].Split != nil {
+		t.Errorf("after a put without a split: %+v", got)
+	}
+}

@@ -42,10 +42,13 @@ type load struct {
 func startLoad(addr string, clients []loadClient) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{cancel: cancel, results: make(map[string]*loadResult)}
+	// Every kind's result first: the clients read the map as they record.
 	for _, c := range clients {
 		if l.results[c.kind] == nil {
 			l.results[c.kind] = &loadResult{answers: make(map[string]int)}
 		}
+	}
+	for _, c := range clients {
 		l.wg.Go(func() { l.run(ctx, addr, c) })
 	}
 	return l
