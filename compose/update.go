@@ -43,8 +43,12 @@ func updatePolicy(stack *Rolling, svc *types.UpdateConfig) strategies.UpdatePoli
 		p.AllowStopFirst = r.AllowStopFirst
 	}
 	if u := svc; u != nil {
-		if u.Parallelism != nil && *u.Parallelism > 0 {
-			p.BatchSize = int(*u.Parallelism)
+		if u.Parallelism != nil {
+			// As in swarm and the compose spec, 0 means all at once.
+			p.BatchSize = strategies.BatchAll
+			if *u.Parallelism > 0 && *u.Parallelism < uint64(strategies.BatchAll) {
+				p.BatchSize = int(*u.Parallelism)
+			}
 		}
 		if u.Delay != 0 {
 			p.Interval = time.Duration(u.Delay)

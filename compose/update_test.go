@@ -60,10 +60,16 @@ func TestUpdatePolicy_Precedence(t *testing.T) {
 				Monitor: time.Second, MaxFailureRatio: 0.2},
 		},
 		{
-			desc:  "parallelism 0 leaves the batch size alone",
+			desc:  "parallelism 0 replaces every container at once, as swarm does",
 			stack: &Rolling{BatchSize: i(2)},
 			svc:   &types.UpdateConfig{Parallelism: u64(0)},
-			want:  strategies.UpdatePolicy{BatchSize: 2, Order: "start-first", FailureAction: "rollback", Monitor: 5 * time.Second},
+			want:  strategies.UpdatePolicy{BatchSize: strategies.BatchAll, Order: "start-first", FailureAction: "rollback", Monitor: 5 * time.Second},
+		},
+		{
+			desc:  "update_config without parallelism keeps the stack's batch size",
+			stack: &Rolling{BatchSize: i(2)},
+			svc:   &types.UpdateConfig{Order: "stop-first"},
+			want:  strategies.UpdatePolicy{BatchSize: 2, Order: "stop-first", FailureAction: "rollback", Monitor: 5 * time.Second},
 		},
 	}
 	for _, tt := range tests {

@@ -75,8 +75,14 @@ type Service struct {
 	Project string
 }
 
+// BatchAll is the batch size of compose's "parallelism: 0": every
+// container of the service at once.
+const BatchAll = math.MaxInt
+
 // UpdatePolicy is compose's deploy.update_config, resolved.
 type UpdatePolicy struct {
+	// BatchSize is how many containers are replaced at a time; BatchAll
+	// (compose's parallelism 0) replaces them all in one batch.
 	BatchSize int
 	Interval  time.Duration
 	// Order is start-first or stop-first.

@@ -346,6 +346,7 @@ func TestPlan_BatchShape(t *testing.T) {
 		{batch: 3, batches: []int{3, 1}},
 		{batch: 4, batches: []int{4}},
 		{batch: 9, batches: []int{4}},
+		{batch: strategies.BatchAll, batches: []int{4}}, // compose parallelism 0
 	} {
 		for _, order := range []string{"start-first", "stop-first"} {
 			svc := withUpdate(api2, policy(tt.batch, 3*time.Second, order, 7*time.Second))
