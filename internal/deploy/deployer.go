@@ -499,5 +499,8 @@ func (d *Deployer) validatePlan(ctx context.Context, st *compose.Stack, strategy
 	if err != nil {
 		return BadInput(err.Error())
 	}
-	return d.checkRouter(plan)
+	if err := d.checkRouter(plan); err != nil {
+		return err
+	}
+	return d.checkMove(ctx, st, plan)
 }
