@@ -284,19 +284,11 @@ func (d *Deployer) RollbackTo(ctx context.Context, stack string, n int, req Requ
 	return d.Deploy(ctx, req)
 }
 
-// pinnedRef names exactly the image a release ran: its tag while the tag
-// still points at the same image, else its digest, else its image ID.
+// pinnedRef names exactly the image a release ran (see ranRef), or says
+// why it cannot.
 func (d *Deployer) pinnedRef(ctx context.Context, img store.ImageRef) (string, error) {
-	if local, err := d.Engine.InspectImage(ctx, img.Ref); err == nil && (img.ID == "" || local.ID == img.ID) {
-		return img.Ref, nil
-	}
-	if img.Digest != "" {
-		return img.Digest, nil
-	}
-	if img.ID != "" {
-		if _, err := d.Engine.InspectImage(ctx, img.ID); err == nil {
-			return img.ID, nil
-		}
+	if ref, ok := d.ranRef(ctx, img); ok {
+		return ref, nil
 	}
 	return "", fmt.Errorf("image %s (%s) is no longer present and has no registry digest", img.Ref, img.ID)
 }

@@ -104,26 +104,37 @@ func (d *Deployer) checkBase(ctx context.Context, stack string, base int) error 
 }
 
 // keepRef names the image a service runs so that a new release runs it
-// again: its reference while the tag still names the same image, else the
-// tag pinned to the digest it ran (repo:tag@sha256:…), else the image ID.
+// again (see ranRef); its reference as recorded when nothing names it
+// better.
 func (d *Deployer) keepRef(ctx context.Context, img store.ImageRef) string {
+	if ref, ok := d.ranRef(ctx, img); ok {
+		return ref
+	}
+	return img.Ref
+}
+
+// ranRef names exactly the image a release ran: its reference while that
+// is pinned or the tag still names the same image here, else the tag
+// pinned to the digest it ran (repo:tag@sha256:…), else its image ID
+// while the engine has it. It reports false when none of those is known.
+func (d *Deployer) ranRef(ctx context.Context, img store.ImageRef) (string, bool) {
 	if strings.Contains(img.Ref, "@") {
-		return img.Ref
+		return img.Ref, true
 	}
 	if local, err := d.Engine.InspectImage(ctx, img.Ref); err == nil && (img.ID == "" || local.ID == img.ID) {
-		return img.Ref
+		return img.Ref, true
 	}
 	if dg := DigestOf(img.Digest); dg != "" {
 		if ref, err := PinRef(img.Ref, "", dg); err == nil {
-			return ref
+			return ref, true
 		}
 	}
 	if img.ID != "" {
 		if _, err := d.Engine.InspectImage(ctx, img.ID); err == nil {
-			return img.ID
+			return img.ID, true
 		}
 	}
-	return img.Ref
+	return "", false
 }
 
 // DigestOf is the digest of a pinned reference ("repo@sha256:…" or a bare
