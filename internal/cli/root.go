@@ -65,8 +65,10 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "cutover",
 		Short: "Deploy Docker Compose stacks with real deployment strategies",
 		Long: `cutover deploys Docker Compose stacks as numbered releases on the local Docker
-engine, with a strategy (recreate today; rolling, blue-green and canary to come),
-a record of every release, and a clean way back when a release is sick.`,
+engine with a strategy (recreate, rolling, bluegreen or canary), switches traffic
+through its built-in proxy, nginx or DNS, keeps a record of every release, and
+has a clean way back when a release is sick: confirm, rollback, rollback --to N.
+Releases start from the CLI or, through cutover serve, from registry pushes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
