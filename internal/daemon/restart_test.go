@@ -71,19 +71,7 @@ func TestServer_RestartRestoresRoutes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The API shows the restored route.
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", second.SocketPath())
-	}}}
-	resp, err := client.Get("http://cutover/v1/routes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var routes []lb.RouteStatus
-	if err := json.NewDecoder(resp.Body).Decode(&routes); err != nil {
-		t.Fatal(err)
-	}
+	routes := apiRoutes(t, second)
 	if len(routes) != 1 || routes[0].Route.Name != "shop/web" || len(routes[0].Targets) != 1 || routes[0].Targets[0].Addr != target {
 		t.Errorf("GET /v1/routes = %+v", routes)
 	}
@@ -156,19 +144,7 @@ func TestServer_RestartMidCanaryKeepsTheSplit(t *testing.T) {
 	}
 
 	// The API shows the split: the weight and each target's side.
-	api := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", second.SocketPath())
-	}}}
-	resp, err := api.Get("http://cutover/v1/routes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var routes []lb.RouteStatus
-	if err := json.NewDecoder(resp.Body).Decode(&routes); err != nil {
-		t.Fatal(err)
-	}
+	routes := apiRoutes(t, second)
 	if len(routes) != 1 || routes[0].Weight != 30 || len(routes[0].Targets) != 2 {
 		t.Fatalf("GET /v1/routes = %+v, want shop/web at weight 30 with two targets", routes)
 	}
@@ -252,4 +228,23 @@ func get(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// apiRoutes returns the daemon's GET /v1/routes, asked on its socket.
+func apiRoutes(t *testing.T, srv *Server) []lb.RouteStatus {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", srv.SocketPath())
+	}}}
+	resp, err := client.Get("http://cutover/v1/routes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var routes []lb.RouteStatus
+	if err := json.NewDecoder(resp.Body).Decode(&routes); err != nil {
+		t.Fatal(err)
+	}
+	return routes
 }

@@ -46,19 +46,9 @@ func (m *RouterMux) checkMove(ctx context.Context, st *compose.Stack, r lb.Route
 	if err != nil || prev == nil {
 		return err
 	}
-	was := stackRouting{kind: compose.RouterProxy, workingDir: prev.WorkingDir()}
-	switch prev.Ext.Router {
-	case compose.RouterNginx, compose.RouterDNS:
-		was.kind = prev.Ext.Router
-	}
-	if prev.Ext.Nginx != nil {
-		was.nginx = *prev.Ext.Nginx
-	}
-	if prev.Ext.DNS != nil {
-		was.dns = *prev.Ext.DNS
-	}
+	was := routingOf(prev)
 	now := kindOf(r)
-	if was.kind == now && (now != compose.RouterDNS || was.dns.EffectiveMode() == dnsMode(st)) {
+	if was.kind == now && (now != compose.RouterDNS || was.dns.EffectiveMode() == routingOf(st).dns.EffectiveMode()) {
 		return nil
 	}
 	old, err := m.backend(ctx, was, r.Name)
@@ -108,15 +98,7 @@ func describeRouter(sr stackRouting) string {
 
 func describeRouterKind(kind string, st *compose.Stack) string {
 	if kind == compose.RouterDNS {
-		return "dns (" + dnsMode(st) + ")"
+		return "dns (" + routingOf(st).dns.EffectiveMode() + ")"
 	}
 	return kind
-}
-
-// dnsMode is the DNS mode st's x-cutover.dns asks for.
-func dnsMode(st *compose.Stack) string {
-	if st.Ext.DNS == nil {
-		return compose.DNSModeBuiltin
-	}
-	return st.Ext.DNS.EffectiveMode()
 }

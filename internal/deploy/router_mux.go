@@ -86,6 +86,14 @@ type stackRouting struct {
 // UseStack learns how st's routes are served, from its x-cutover block.
 // It builds nothing: routers are built on first use.
 func (m *RouterMux) UseStack(st *compose.Stack) {
+	sr := routingOf(st)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stacks[st.Name] = sr
+}
+
+// routingOf is how st's x-cutover block says its routes are served.
+func routingOf(st *compose.Stack) stackRouting {
 	sr := stackRouting{kind: compose.RouterProxy, workingDir: st.WorkingDir()}
 	switch st.Ext.Router {
 	case compose.RouterNginx, compose.RouterDNS:
@@ -97,9 +105,7 @@ func (m *RouterMux) UseStack(st *compose.Stack) {
 	if st.Ext.DNS != nil {
 		sr.dns = *st.Ext.DNS
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.stacks[st.Name] = sr
+	return sr
 }
 
 // UseStored learns the routing of each named stack (every stack when none
