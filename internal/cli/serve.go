@@ -55,6 +55,9 @@ func (o *serveOptions) hooksConfig() (daemon.HooksConfig, error) {
 		}
 		return daemon.HooksConfig{}, nil
 	}
+	if err := webhook.CheckRegistryHost(o.hooksRegistryHost); err != nil {
+		return daemon.HooksConfig{}, fmt.Errorf("--hooks-registry-host %q: %w", o.hooksRegistryHost, err)
+	}
 	if o.hooksMaxBody <= 0 {
 		return daemon.HooksConfig{}, fmt.Errorf("--hooks-max-body %d: must be positive", o.hooksMaxBody)
 	}
@@ -200,6 +203,9 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	}
 	if o.shutdownTimeout <= 0 {
 		return usageError{fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout)}
+	}
+	if err := o.checkListenAddrs(); err != nil {
+		return usageError{err}
 	}
 	dnsCfg, err := o.dnsConfig()
 	if err != nil {

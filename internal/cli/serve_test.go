@@ -27,3 +27,25 @@ func TestServe_DNSFlagsGoTogether(t *testing.T) {
 		}
 	}
 }
+
+// A malformed listen address is bad input (exit 2) naming the flag and the
+// value, before anything starts; only an address that is well formed but
+// unusable (a port already taken) is the environment's (exit 4).
+func TestServe_MalformedListenAddress(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--listen", "notanaddr"}, `--listen "notanaddr"`},
+		{[]string{"--hooks-listen", "127.0.0.1:99999"}, `--hooks-listen "127.0.0.1:99999"`},
+		{[]string{"--dns-listen", "127.0.0.1:x", "--dns-zone", "example.test."}, `--dns-listen "127.0.0.1:x"`},
+	} {
+		var out, errb bytes.Buffer
+		t.Setenv(cli.EnvToken, "secret-token")
+		args := append([]string{"--state-dir", t.TempDir(), "serve"}, tc.args...)
+		code := cli.Run(context.Background(), args, &out, &errb)
+		if code != cli.ExitBadInput || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("serve %v: exit %d, stderr %q; want exit %d naming %s", tc.args, code, errb.String(), cli.ExitBadInput, tc.want)
+		}
+	}
+}

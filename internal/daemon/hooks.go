@@ -75,6 +75,15 @@ func (h *hooks) handler() http.Handler {
 	mux.HandleFunc("POST "+HookPathRegistry, h.serve(webhook.SourceRegistry))
 	mux.HandleFunc("POST "+HookPathGitHub, h.serve(webhook.SourceGitHub))
 	mux.HandleFunc("POST "+HookPathGeneric, h.serve(webhook.SourceGeneric))
+	// Without a method the same paths take every other method: the
+	// catch-all below would otherwise answer them 404, hiding the mux's 405.
+	for _, path := range []string{HookPathDockerHub, HookPathRegistry, HookPathGitHub, HookPathGeneric} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeHook(w, http.StatusMethodNotAllowed, hookReply{Status: "error",
+				Message: "method " + r.Method + " not allowed: hooks are POST requests"})
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeHook(w, http.StatusNotFound, hookReply{Status: "error",
 			Message: "no such hook (POST /hooks/dockerhub/<token>, /hooks/registry, /hooks/github or /hooks/generic; see docs/triggers.md)"})
@@ -97,11 +106,13 @@ func (h *hooks) serve(source string) http.HandlerFunc {
 		}
 		reply := hookReply{Status: "accepted"}
 		for _, p := range pushes {
-			if h.dedupe.Seen(p.Key()) {
-				h.log.Info("hook: push already seen", "push", p)
+			if h.dedupe.Seen(p) {
+				h.log.Info("hook: push already seen (it repeats the tag's last push)", "push", p)
 				continue
 			}
 			if !h.triggers.submit(p, scope) {
+				// The sender retries a 503: its retry must not be a duplicate.
+				h.dedupe.Forget(p)
 				writeHook(w, http.StatusServiceUnavailable, hookReply{Status: "error", Message: "the daemon is stopping or too many pushes wait: retry later"})
 				return
 			}

@@ -28,6 +28,18 @@ func (s hookScope) allows(w watchedStack, source string) bool {
 	return s.stacks[w.name]
 }
 
+// denial says why a push from source, authenticated in this scope, may not
+// deploy the stack; "" when it may. It names secrets, never their values.
+func (s hookScope) denial(w watchedStack, source string) string {
+	switch {
+	case s.allows(w, source):
+		return ""
+	case s.stacks == nil:
+		return "the stack names its own " + source + " secret in x-cutover.hooks, and the hook carried the global one"
+	}
+	return "the hook carried another stack's own " + source + " secret (x-cutover.hooks of " + s.String() + "), which deploys only those"
+}
+
 // String is "global" or the stacks' names, for the log.
 func (s hookScope) String() string {
 	if s.stacks == nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/cli"
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/engine/enginetest"
 	"github.com/cutover/cutover/internal/store"
@@ -284,5 +285,103 @@ func TestHooks_StackSecretsKeepStacksApart(t *testing.T) {
 	d.waitQuiet("shop", 10*time.Second)
 	if n := len(d.releases("shop2")); n != 2 {
 		t.Errorf("shop2 has %d releases, want 2: the global secret does not reach a stack with its own", n)
+	}
+}
+
+// A tag moved back to the image it named a moment ago (A → B → A, a
+// rollback by re-push) deploys each time; only a repeat of the tag's last
+// push — a retry, GitHub's second event kind — is a duplicate.
+func TestHooks_TagMovedBackDeploysAgain(t *testing.T) {
+	d := startHookDaemon(t, shopEngine(), nil)
+	mustRun(t, d.stateDir, "deploy", "-f", writeCompose(t, "shop", shopCompose))
+	bearer := map[string]string{"Authorization": "Bearer " + genericToken}
+	next := 2
+	for _, digest := range []string{sha("b"), sha("e"), sha("b")} {
+		body := genericBody("registry.example.com/worker", "v1", digest)
+		if a := d.postHook(daemon.HookPathGeneric, bearer, body); a.status != http.StatusAccepted {
+			t.Fatalf("push of worker:v1@%s as release %d: answered %d %s, want 202", digest[:14], next, a.status, a.body)
+		}
+		rel := d.waitRelease("shop", next, 30*time.Second)
+		if want := "registry.example.com/worker:v1@" + digest; rel.Status != store.StatusActive || rel.Images["worker"].Ref != want {
+			t.Fatalf("release %d: %s, worker runs %q; want active, %q", next, rel.Status, rel.Images["worker"].Ref, want)
+		}
+		d.waitQuiet("shop", 10*time.Second)
+		next++
+	}
+	again := genericBody("registry.example.com/worker", "v1", sha("b"))
+	if a := d.postHook(daemon.HookPathGeneric, bearer, again); a.status != http.StatusOK || !strings.Contains(a.body, `"duplicate"`) {
+		t.Errorf("the last push again: answered %d %s, want 200 duplicate", a.status, a.body)
+	}
+
+	// GitHub sends one push as a package and as a registry_package event.
+	pkg := githubPayload("1.1.0", sha("a"))
+	regPkg := []byte(strings.Replace(string(pkg), `"package":`, `"registry_package":`, 1))
+	for i, delivery := range []struct {
+		event  string
+		body   []byte
+		status int
+	}{{"package", pkg, http.StatusAccepted}, {"registry_package", regPkg, http.StatusOK}} {
+		h := map[string]string{webhook.GitHubEventHeader: delivery.event, webhook.GitHubSignatureHeader: webhook.Sign(githubSecret, delivery.body)}
+		if a := d.postHook(daemon.HookPathGitHub, h, delivery.body); a.status != delivery.status || (i == 1 && !strings.Contains(a.body, `"duplicate"`)) {
+			t.Errorf("github %s event: answered %d %s, want %d", delivery.event, a.status, a.body, delivery.status)
+		}
+	}
+	d.waitRelease("shop", next, 30*time.Second)
+	d.waitQuiet("shop", 10*time.Second)
+	if n := len(d.releases("shop")); n != next {
+		t.Errorf("%d releases, want %d: the CLI's, three of worker, one of api", n, next)
+	}
+}
+
+// Another method than POST on a hook's path is a 405 naming POST; another
+// path is a 404.
+func TestHooks_OtherMethodsAreNotAllowed(t *testing.T) {
+	d := startHookDaemon(t, shopEngine(), nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, daemon.HookPathRegistry, http.StatusMethodNotAllowed},
+		{http.MethodPut, daemon.HookPathGeneric, http.StatusMethodNotAllowed},
+		{http.MethodGet, daemon.HookPathGitHub, http.StatusMethodNotAllowed},
+		{http.MethodDelete, "/hooks/dockerhub/" + hubToken, http.StatusMethodNotAllowed},
+		{http.MethodGet, "/hooks/gitlab", http.StatusNotFound},
+		{http.MethodPost, "/hooks/gitlab", http.StatusNotFound},
+		{http.MethodGet, "/", http.StatusNotFound},
+	} {
+		req, err := http.NewRequest(tc.method, d.hookURL(tc.path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: answered %d %s, want %d", tc.method, webhook.RedactPath(tc.path), resp.StatusCode, body, tc.status)
+		}
+		if allow := resp.Header.Get("Allow"); tc.status == http.StatusMethodNotAllowed && allow != http.MethodPost {
+			t.Errorf("%s %s: Allow %q, want POST", tc.method, webhook.RedactPath(tc.path), allow)
+		}
+	}
+	if strings.Contains(d.logs.String(), hubToken) {
+		t.Error("the daemon's log holds the docker hub token")
+	}
+}
+
+// A registry host override that is not host[:port] would make every
+// registry notification unreadable (answered 200, so never retried): serve
+// refuses it at start, naming the flag and the value.
+func TestHooks_ServeRefusesABadRegistryHost(t *testing.T) {
+	t.Setenv(cli.EnvServer, "")
+	for _, host := range []string{"https://127.0.0.1:47500", "http://bad host", "127.0.0.1:5000/", "registry"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r := run(t, ctx, shortTempDir(t), "serve", "--hooks-listen", "127.0.0.1:0", "--hooks-registry-host", host)
+		cancel()
+		if r.code != cli.ExitBadInput || !strings.Contains(r.stderr, "--hooks-registry-host") || !strings.Contains(r.stderr, host) {
+			t.Errorf("serve --hooks-registry-host %q: exit %d, stderr %q; want exit %d naming the flag and the value", host, r.code, r.stderr, cli.ExitBadInput)
+		}
 	}
 }

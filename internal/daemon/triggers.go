@@ -41,6 +41,8 @@ const (
 // policy accepted, or a drift the periodic check found.
 type want struct {
 	service string
+	// repo is the pushed repository, for the log; "" for the check's.
+	repo string
 	// tag is the pushed tag; for the check, the tag the service runs.
 	tag string
 	// digest is the pushed manifest's digest when the sender gave it; for
@@ -50,6 +52,19 @@ type want struct {
 	// or "check".
 	source string
 	at     time.Time
+}
+
+// image names the wanted image for the log: repo:tag[@digest], or the tag
+// alone when the repository is not known.
+func (w want) image() string {
+	ref := w.tag
+	if w.repo != "" {
+		ref = w.repo + ":" + w.tag
+	}
+	if w.digest != "" {
+		ref += "@" + w.digest
+	}
+	return ref
 }
 
 // stackQueue holds what is waiting for a stack's next release.
@@ -134,8 +149,17 @@ func (t *triggers) submit(p webhook.Push, scope hookScope) bool {
 	}
 }
 
+// Log messages of the pushes a stopping daemon drops. The senders got
+// their 2xx and will not send them again, so the operator must: each is
+// logged with what it would have deployed.
+const (
+	msgDroppedQueued    = "daemon stopping: queued push dropped, not deployed; re-push the image or run cutover check --apply"
+	msgDroppedUnmatched = "daemon stopping: push dropped before it was matched, not deployed; re-push the image or run cutover check --apply"
+)
+
 // close stops taking pushes: what is matched but not started is dropped,
-// a release in progress goes on (shutdown ends it like any operation).
+// and logged one push at a time; a release in progress goes on (shutdown
+// ends it like any operation).
 func (t *triggers) close() {
 	t.mu.Lock()
 	if t.closed {
@@ -143,15 +167,42 @@ func (t *triggers) close() {
 		return
 	}
 	t.closed = true
-	dropped := 0
-	for _, q := range t.stacks {
-		dropped += len(q.pending)
+	type drop struct {
+		stack string
+		want  want
+	}
+	var drops []drop
+	for name, q := range t.stacks {
+		for _, w := range q.pending {
+			drops = append(drops, drop{name, w})
+		}
 	}
 	t.mu.Unlock()
 	t.cancel()
-	if dropped > 0 {
-		t.log.Warn("daemon stopping: queued pushes dropped (registries retry; re-push or run cutover check)", "services", dropped)
+	sort.Slice(drops, func(i, j int) bool {
+		if drops[i].stack != drops[j].stack {
+			return drops[i].stack < drops[j].stack
+		}
+		return drops[i].want.service < drops[j].want.service
+	})
+	for _, d := range drops {
+		t.logDropped(d.stack, d.want)
 	}
+	// Nothing enters the inbox once closed; dispatch may still take one of
+	// what is left, and logs it the same way.
+	for {
+		select {
+		case in := <-t.inbox:
+			t.log.Warn(msgDroppedUnmatched, "push", in.push)
+		default:
+			return
+		}
+	}
+}
+
+// logDropped logs a want the stopping daemon will not deploy.
+func (t *triggers) logDropped(stack string, w want) {
+	t.log.Warn(msgDroppedQueued, "stack", stack, "service", w.service, "image", w.image(), "source", w.source)
 }
 
 // wait returns when the matcher and every worker have ended.
@@ -164,46 +215,75 @@ func (t *triggers) dispatch() {
 		case <-t.ctx.Done():
 			return
 		case in := <-t.inbox:
+			if t.ctx.Err() != nil {
+				t.log.Warn(msgDroppedUnmatched, "push", in.push)
+				continue
+			}
 			t.match(in)
 		}
 	}
 }
 
 // match queues a want for every service the push concerns: same
-// repository, and a watch policy that accepts the tag over the one the
-// service runs.
+// repository, a hook scope that reaches the stack, and a watch policy that
+// accepts the tag over the one the service runs. Each service of the
+// repository that does not take the push is logged with the reason.
 func (t *triggers) match(in incoming) {
 	p := in.push
 	stacks, err := t.index.load(t.ctx)
 	if err != nil {
-		if t.ctx.Err() == nil {
+		if t.ctx.Err() != nil {
+			t.log.Warn(msgDroppedUnmatched, "push", p)
+		} else {
 			t.log.Error("push not matched: reading the stacks", "push", p, "error", err)
 		}
 		return
 	}
 	var matched []string
+	declined := 0
 	for _, w := range stacks {
-		if !in.scope.allows(w, p.Source) {
-			continue
-		}
 		hit := false
 		for _, svc := range w.services() {
-			if svc.repo != p.Repo || svc.tag == "" || !svc.policy.Accepts(svc.tag, p.Tag) {
+			if svc.repo != p.Repo {
 				continue
 			}
-			t.enqueue(w.name, want{service: svc.name, tag: p.Tag, digest: p.Digest, source: p.Source, at: time.Now()})
+			if reason := declines(in.scope, w, svc, p); reason != "" {
+				t.log.Info("push not deployed", "stack", w.name, "service", svc.name, "push", p, "policy", svc.policy.String(), "reason", reason)
+				declined++
+				continue
+			}
+			t.enqueue(w.name, want{service: svc.name, repo: p.Repo, tag: p.Tag, digest: p.Digest, source: p.Source, at: time.Now()})
 			hit = true
 		}
 		if hit {
 			matched = append(matched, w.name)
 		}
 	}
-	if len(matched) == 0 {
-		t.log.Info("push matches no stack", "push", p)
-	} else {
+	switch {
+	case len(matched) > 0:
 		t.log.Info("push queued", "push", p, "stacks", strings.Join(matched, ","))
+	case declined > 0:
+		t.log.Info("push queued for no stack: no service of its repository takes it (see push not deployed)", "push", p, "services", declined)
+	default:
+		t.log.Info("push matches no stack", "push", p)
 	}
 	t.callback.report(p, matched)
+}
+
+// declines says why a service that runs the push's repository does not
+// take the push: the hook's secret does not reach its stack, it runs an
+// image pinned by digest, or its watch policy refuses the tag. "" when it
+// takes it.
+func declines(scope hookScope, w watchedStack, svc service, p webhook.Push) string {
+	switch {
+	case !scope.allows(w, p.Source):
+		return scope.denial(w, p.Source)
+	case svc.tag == "":
+		return "the service runs an image pinned by digest: no push moves it"
+	case !svc.policy.Accepts(svc.tag, p.Tag):
+		return fmt.Sprintf("the service runs %s, and its watch policy (%s) does not take %s over it", svc.tag, svc.policy, p.Tag)
+	}
+	return ""
 }
 
 // enqueue adds a want to the stack's queue, keeping the newest per service,
@@ -212,6 +292,8 @@ func (t *triggers) enqueue(stack string, w want) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
+		// A push matched while the daemon began to stop.
+		t.logDropped(stack, w)
 		return
 	}
 	q := t.stacks[stack]

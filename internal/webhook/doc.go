@@ -20,5 +20,6 @@
 // and no error message contains a secret, a token or a signature.
 //
 // Pushes can arrive more than once (multi-arch pushes, GitHub sending both
-// event kinds, registry retries); Push.Key and Dedupe drop the repeats.
+// event kinds, registry retries); Dedupe drops a push that repeats the last
+// one seen for its tag (Push.Key).
 package webhook

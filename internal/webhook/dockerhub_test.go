@@ -106,7 +106,7 @@ func TestDockerHub_MultiArchDuplicates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if !d.Seen(p.Key()) {
+		if !d.Seen(p) {
 			acted = append(acted, f)
 		}
 	}

@@ -36,7 +36,7 @@ func TestGitHub_BothEventKindsAreOnePush(t *testing.T) {
 		t.Fatal(errA, errB)
 	}
 	d := NewDedupe(time.Minute, 10)
-	if d.Seen(a.Key()) || !d.Seen(b.Key()) {
+	if d.Seen(a) || !d.Seen(b) {
 		t.Errorf("keys %q and %q: want the second to be a duplicate", a.Key(), b.Key())
 	}
 }

@@ -47,22 +47,28 @@ func (p Push) Image() string {
 	return p.Repo + ":" + p.Tag
 }
 
-// Key identifies one push for de-duplication (see Dedupe): repo, tag and
-// digest when the digest is known — a GitHub push delivered as both a
-// "package" and a "registry_package" event, or a notification the registry
-// retries, has the same key. Without a digest (Docker Hub) the key holds
-// pushed_at instead, so the several hooks of one multi-arch push that carry
-// the same pushed_at collapse, while a later push of the same tag does not.
-// Key is "" when nothing tells one push from another; such a push is never
-// dropped as a duplicate.
+// Key identifies the image a push names, for de-duplication (see Dedupe):
+// source, repo, tag and digest when the digest is known — a GitHub push
+// delivered as both a "package" and a "registry_package" event, or a
+// notification the registry retries, has the same key. Without a digest
+// (Docker Hub) the key holds pushed_at instead, so the several hooks of one
+// multi-arch push that carry the same pushed_at collapse, while a later push
+// of the same tag does not. Key is "" when nothing tells one push from
+// another; such a push is never dropped as a duplicate.
 func (p Push) Key() string {
 	switch {
 	case p.Digest != "":
-		return p.Source + " " + p.Repo + ":" + p.Tag + "@" + p.Digest
+		return p.slot() + "@" + p.Digest
 	case !p.PushedAt.IsZero():
-		return p.Source + " " + p.Repo + ":" + p.Tag + " at " + p.PushedAt.UTC().Format(time.RFC3339Nano)
+		return p.slot() + " at " + p.PushedAt.UTC().Format(time.RFC3339Nano)
 	}
 	return ""
+}
+
+// slot is what a push moves: the source's view of one repo:tag. Dedupe
+// remembers the last push per slot.
+func (p Push) slot() string {
+	return p.Source + " " + p.Repo + ":" + p.Tag
 }
 
 // LogValue logs the push without its callback URL (a capability URL: whoever

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 // Media types of CNCF distribution registry notification envelopes: v1 from
@@ -149,7 +152,34 @@ func checkRegistryContentType(contentType string) error {
 	if err == nil && (mt == RegistryEventsV1 || mt == RegistryEventsV2 || mt == "application/json") {
 		return nil
 	}
-	return badPayload("Content-Type %q: want %s (or %s)", clip(contentType), RegistryEventsV1, RegistryEventsV2)
+	return badPayload("Content-Type %q: want %s, %s or application/json", clip(contentType), RegistryEventsV1, RegistryEventsV2)
+}
+
+// registryHostRe is the registry part of an image reference: host[:port].
+var registryHostRe = regexp.MustCompile(`^` + reference.DomainRegexp.String() + `$`)
+
+// CheckRegistryHost checks a registry host override (Receiver.RegistryHost,
+// cutover serve --hooks-registry-host): it must be the registry part of an
+// image reference, host[:port] ("127.0.0.1:5000", "registry.example.com"),
+// as compose files name it. Anything else would make every registry push
+// unreadable — answered 200 and skipped, so never retried — or, for a
+// name docker reads as a Docker Hub namespace ("registry"), a push of
+// another repository. "" (no override) is fine.
+func CheckRegistryHost(host string) error {
+	if host == "" {
+		return nil
+	}
+	if !registryHostRe.MatchString(host) {
+		return errors.New("want host[:port] as image references name a registry (e.g. 127.0.0.1:5000 or registry.example.com), without scheme or path")
+	}
+	named, err := reference.ParseNormalizedNamed(host + "/web")
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s/<repo> is not an image repository: %w", clip(host), err)
+	case reference.Domain(named) != host:
+		return fmt.Errorf("docker reads %s/<repo> as a Docker Hub repository: a registry host needs a dot or a port, or is localhost (e.g. %s:5000)", clip(host), clip(host))
+	}
+	return nil
 }
 
 // summarize lists why events were skipped:

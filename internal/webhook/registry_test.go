@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,7 +95,7 @@ func TestParseRegistry_Errors(t *testing.T) {
 		desc, contentType, body string
 		parts                   []string
 	}{
-		{"form content type", "application/x-www-form-urlencoded", `{"events": []}`, []string{"Content-Type", RegistryEventsV1}},
+		{"form content type", "application/x-www-form-urlencoded", `{"events": []}`, []string{"Content-Type", RegistryEventsV1, RegistryEventsV2, "application/json"}},
 		{"no content type", "", `{"events": []}`, []string{"Content-Type"}},
 		{"not an envelope", RegistryEventsV1, `{"push_data": {"tag": "v1"}}`, []string{"events: missing"}},
 		{"events is an object", RegistryEventsV1, `{"events": {"action": "push"}}`, []string{"events", "want an array"}},
@@ -121,12 +122,37 @@ func TestRegistry_RetryIsDuplicate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range pushes {
-			if !d.Seen(p.Key()) {
+			if !d.Seen(p) {
 				acted++
 			}
 		}
 	}
 	if acted != 1 {
 		t.Errorf("acted on %d pushes, want 1", acted)
+	}
+}
+
+// The registry host override must be what an image reference names as its
+// registry: anything else would turn every notification into an unreadable
+// event, or into a push of a Docker Hub repository.
+func TestCheckRegistryHost(t *testing.T) {
+	for _, host := range []string{"", "127.0.0.1:5000", "registry.example.com", "registry.example.com:443", "localhost", "localhost:5000", "[::1]:5000", "ghcr.io"} {
+		if err := CheckRegistryHost(host); err != nil {
+			t.Errorf("CheckRegistryHost(%q): %v, want nil", host, err)
+		}
+	}
+	for host, part := range map[string]string{
+		"https://127.0.0.1:47500": "host[:port]",
+		"http://bad host":         "host[:port]",
+		"127.0.0.1:5000/":         "host[:port]",
+		"127.0.0.1:5000/team":     "host[:port]",
+		"user@registry.example":   "host[:port]",
+		"registry":                "Docker Hub",
+		"my_registry":             "host[:port]",
+	} {
+		err := CheckRegistryHost(host)
+		if err == nil || !strings.Contains(err.Error(), part) {
+			t.Errorf("CheckRegistryHost(%q) = %v, want an error saying %q", host, err, part)
+		}
 	}
 }
