@@ -6,15 +6,29 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// LoadRemote rebuilds a stack that a client loaded from its compose files
-// and sent as Spec(nil), as the daemon receives it: the model is already
-// interpolated and its paths resolved, so it loads like a release spec.
-// LoadSpec alone would leave the project's compose files empty (they are
-// not part of the model), so the com.docker.compose.project.config_files
-// label and the stack record would lose them; LoadRemote sets them back,
-// and checks that both paths are absolute, as Load makes them.
+// allProfiles is compose-go's profile that enables every service.
+const allProfiles = "*"
+
+// LoadRemote rebuilds a stack from a spec made by Stack.Spec: one a client
+// loaded from its compose files and sent as Spec(nil), as the daemon
+// receives it, or one a release recorded (rollback --to, redeploys,
+// routers). The model is already interpolated and its paths resolved, so
+// neither is done again.
+//
+// The spec holds exactly the services that were enabled when the stack was
+// loaded (--profile, COMPOSE_PROFILES), but they still say `profiles:` and
+// the active profiles are not part of the model; so every profile is
+// enabled here, else a service of a profile would be dropped.
+//
+// The project's compose files are not part of the model either, so the
+// com.docker.compose.project.config_files label and the stack record would
+// lose them; LoadRemote sets them back, and checks that both paths are
+// absolute, as Load makes them.
 func LoadRemote(ctx context.Context, name, workingDir string, configFiles []string, spec json.RawMessage) (*Stack, error) {
 	if !filepath.IsAbs(workingDir) {
 		return nil, fmt.Errorf("stack %s: working dir %q is not an absolute path", name, workingDir)
@@ -24,10 +38,23 @@ func LoadRemote(ctx context.Context, name, workingDir string, configFiles []stri
 			return nil, fmt.Errorf("stack %s: config file %q is not an absolute path", name, f)
 		}
 	}
-	st, err := LoadSpec(ctx, name, workingDir, spec)
-	if err != nil {
-		return nil, err
+	if len(spec) == 0 {
+		return nil, fmt.Errorf("release of %s has no recorded spec", name)
 	}
-	st.Project.ComposeFiles = slices.Clone(configFiles)
-	return st, nil
+	where := "release spec of " + name
+	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  workingDir,
+		ConfigFiles: []types.ConfigFile{{Filename: where, Content: spec}},
+		Environment: types.Mapping{},
+	}, func(o *loader.Options) {
+		o.SetProjectName(name, true)
+		o.SkipInterpolation = true
+		o.ResolvePaths = false
+		o.Profiles = []string{allProfiles}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading release spec of %s: %w", name, err)
+	}
+	project.ComposeFiles = slices.Clone(configFiles)
+	return newStack(project, where)
 }

@@ -52,7 +52,12 @@ func (BlueGreen) Plan(current strategies.Snapshot, want strategies.Desired) (*st
 	if err := planShared(p, current, want, shared); err != nil {
 		return nil, err
 	}
-	infra := strategies.InfraSteps(current, strategies.Desired{Networks: want.Networks})
+	// Networks of the stack and of the new color, and the named volumes
+	// (the shared services', in project <stack>), created with compose's
+	// labels before anything mounts them: Docker would otherwise create a
+	// volume without labels on first mount, which `down --volumes` (and
+	// docker compose) cannot tell belongs to the stack.
+	infra := strategies.InfraSteps(current, want)
 	p.Steps = append(infra, p.Steps...)
 
 	// A leftover of the idle color (an interrupted deploy) never serves: remove it.
@@ -167,6 +172,12 @@ func keep(current strategies.Snapshot, want strategies.Desired, shared []strateg
 	if err := planShared(p, current, want, shared); err != nil {
 		return nil, err
 	}
+	// The shared services may still be replaced: their volumes must exist
+	// with compose's labels first. want.Networks are left out: they include
+	// the idle color's, which this plan does not use.
+	infra := strategies.InfraSteps(current, strategies.Desired{ExternalNetworks: want.ExternalNetworks,
+		Volumes: want.Volumes, ExternalVolumes: want.ExternalVolumes})
+	p.Steps = append(infra, p.Steps...)
 	for i := range want.Routes {
 		r := want.Routes[i]
 		r.Network = swapColor(r.Network, want.Color, active)
