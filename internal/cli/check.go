@@ -47,9 +47,6 @@ releases succeeded.`,
   cutover check shop --apply --lock-wait 5m`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.output != "text" && o.output != "json" {
-				return usageError{fmt.Errorf("-o %q: want text or json", o.output)}
-			}
 			if o.lockWait < 0 {
 				return usageError{fmt.Errorf("--lock-wait %s: must not be negative", o.lockWait)}
 			}

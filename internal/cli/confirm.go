@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -25,7 +24,7 @@ func newConfirmCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				return json.NewEncoder(g.stdout).Encode(rel)
+				return writeReleaseJSON(g.stdout, rel)
 			}
 			fmt.Fprintf(g.stdout, "release %d of %s is confirmed and active\n", rel.Number, rel.Stack)
 			return nil

@@ -50,12 +50,30 @@ func (r *rollingFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&r.allowStopFirst, "allow-stop-first", false, "rolling: roll services that publish a fixed host port stop-first instead of refusing")
 }
 
-func (r *rollingFlags) overrides(cmd *cobra.Command) deploy.Overrides {
+// overrides returns the flags given; a value given that means nothing
+// (--batch-size 0, a --health-timeout not above 0) is a usage error rather
+// than the default it would silently become.
+func (r *rollingFlags) overrides(cmd *cobra.Command) (deploy.Overrides, error) {
 	o := deploy.Overrides{BatchSize: r.batchSize, Order: r.order, Pull: r.pull, HealthTimeout: r.healthTimeout, AllowStopFirst: r.allowStopFirst}
-	if cmd.Flags().Changed("interval") {
+	f := cmd.Flags()
+	if f.Changed("batch-size") && r.batchSize < 1 {
+		return o, usageError{fmt.Errorf("--batch-size %d: must be at least 1 (compose's parallelism: 0, all at once, has no flag)", r.batchSize)}
+	}
+	if f.Changed("health-timeout") && r.healthTimeout <= 0 {
+		return o, usageError{fmt.Errorf("--health-timeout %s: must be positive", r.healthTimeout)}
+	}
+	if f.Changed("interval") {
 		o.Interval = &r.interval
 	}
-	return o
+	return o, nil
+}
+
+// checkLockWait refuses a negative --lock-wait.
+func checkLockWait(d time.Duration) error {
+	if d < 0 {
+		return usageError{fmt.Errorf("--lock-wait %s: must not be negative", d)}
+	}
+	return nil
 }
 
 func newDeployCmd(g *globals) *cobra.Command {
@@ -71,12 +89,6 @@ A release that does not get ready is undone; the previous release keeps serving.
   cutover deploy -f compose.yaml --image web=myorg/web:1.4.3
   cutover deploy --dry-run -o json`,
 		Args: exactArgs(0),
-		PreRunE: func(*cobra.Command, []string) error {
-			if o.output != "text" && o.output != "json" {
-				return usageError{fmt.Errorf("--output %q: want text or json", o.output)}
-			}
-			return nil
-		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd, g, o)
 		},
@@ -87,7 +99,7 @@ A release that does not get ready is undone; the previous release keeps serving.
 	f.StringVar(&o.projectDir, "project-directory", "", "project directory (default: the first file's directory)")
 	f.StringArrayVar(&o.envFiles, "env-file", nil, "env file for interpolation (repeatable; default .env)")
 	f.StringArrayVar(&o.profiles, "profile", nil, "compose profile to enable (repeatable)")
-	f.StringVar(&o.strategy, "strategy", "", "deployment strategy: recreate or rolling (default: x-cutover.strategy, else recreate)")
+	f.StringVar(&o.strategy, "strategy", "", "deployment strategy: recreate, rolling, bluegreen or canary (default: x-cutover.strategy, else recreate)")
 	f.StringArrayVar(&o.images, "image", nil, "override a service's image, SERVICE=REF (repeatable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
@@ -96,32 +108,52 @@ A release that does not get ready is undone; the previous release keeps serving.
 	return cmd
 }
 
+// runDeploy deploys; with -o json every outcome, a refusal of the flags or
+// the compose file included, prints the JSON summary CI parses.
 func runDeploy(cmd *cobra.Command, g *globals, o *deployOptions) error {
+	stack := o.project
+	res, err := deployStack(cmd, g, o, &stack)
+	return finishDeploy(g, o.output, stack, res, err)
+}
+
+// deployStack loads the stack (setting *stack to its name) and deploys it.
+func deployStack(cmd *cobra.Command, g *globals, o *deployOptions, stack *string) (api.Result, error) {
 	ctx := cmd.Context()
 	images, err := parseImageFlags(o.images)
 	if err != nil {
-		return err
+		return api.Result{}, err
+	}
+	overrides, err := o.rolling.overrides(cmd)
+	if err != nil {
+		return api.Result{}, err
+	}
+	if err := checkLockWait(o.lockWait); err != nil {
+		return api.Result{}, err
 	}
 	st, err := compose.Load(ctx, compose.LoadOptions{
 		Files: o.files, ProjectName: o.project, ProjectDir: o.projectDir, EnvFiles: o.envFiles, Profiles: o.profiles,
 	})
 	if err != nil {
-		return usageError{err}
+		return api.Result{}, usageError{err}
 	}
+	*stack = st.Name
 	b, err := g.backend(ctx, newProgress(g.stderr, ""))
 	if err != nil {
-		return err
+		return api.Result{}, err
 	}
 	defer b.Close()
-	res, err := b.Deploy(ctx, deploy.Request{
-		Stack: st, Strategy: o.strategy, Images: images, DryRun: o.dryRun, LockWait: o.lockWait, Overrides: o.rolling.overrides(cmd),
+	return b.Deploy(ctx, deploy.Request{
+		Stack: st, Strategy: o.strategy, Images: images, DryRun: o.dryRun, LockWait: o.lockWait, Overrides: overrides,
 	})
-	return finishDeploy(g, o.output, res, err)
 }
 
 // finishDeploy reports a deploy's outcome (the backend already waited for
-// auto-confirm when the release asked for it).
-func finishDeploy(g *globals, output string, res api.Result, err error) error {
+// auto-confirm when the release asked for it). stack names the stack when
+// the deploy was refused before it had a release.
+func finishDeploy(g *globals, output, stack string, res api.Result, err error) error {
+	if res.Release.Stack == "" {
+		res.Release.Stack = stack
+	}
 	if output == "json" {
 		if jerr := writeDeployJSON(g, res, err); jerr != nil {
 			return jerr

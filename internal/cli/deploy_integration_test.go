@@ -206,11 +206,15 @@ func TestDeploy_BadInputChangesNothing(t *testing.T) {
 		code     int
 		mention  []string
 		recorded bool // a failed release is recorded
+		json     bool // -o json: the summary on stdout names the stack and the error
 	}{
 		{desc: "missing file", args: []string{"deploy", "-f", e.dir + "/nope.yaml", "-p", e.stack}, code: 2, mention: []string{"nope.yaml"}},
 		{desc: "invalid yaml", args: []string{"deploy", "-f", broken, "-p", e.stack}, code: 2, mention: []string{"broken.yaml"}},
 		{desc: "unknown service in --image", args: []string{"deploy", "-f", good, "-p", e.stack, "--image", "nosuch=" + v1}, code: 2, mention: []string{`"nosuch"`, "web", "worker"}},
+		{desc: "unknown service in --image, -o json", args: []string{"deploy", "-f", good, "-p", e.stack, "--image", "nosuch=" + v1, "-o", "json"}, code: 2, mention: []string{`"nosuch"`}, json: true},
 		{desc: "malformed --image", args: []string{"deploy", "-f", good, "-p", e.stack, "--image", "web"}, code: 2, mention: []string{"SERVICE=REF"}},
+		{desc: "malformed --image, -o json", args: []string{"deploy", "-f", good, "-p", e.stack, "--image", "web", "-o", "json"}, code: 2, mention: []string{"SERVICE=REF"}, json: true},
+		{desc: "invalid yaml, -o json", args: []string{"deploy", "-f", broken, "-p", e.stack, "-o", "json"}, code: 2, mention: []string{"broken.yaml"}, json: true},
 		{desc: "unknown strategy", args: []string{"deploy", "-f", good, "-p", e.stack, "--strategy", "yolo"}, code: 2, mention: []string{`"yolo"`}},
 		{desc: "image that does not exist", args: []string{"deploy", "-f", good, "-p", e.stack, "--image", "web=cutover-nonexistent/image:404"}, code: 1, mention: []string{"cutover-nonexistent/image:404"}, recorded: true},
 	}
@@ -227,6 +231,18 @@ func TestDeploy_BadInputChangesNothing(t *testing.T) {
 			for _, m := range tc.mention {
 				if !strings.Contains(last, m) {
 					t.Errorf("error %q does not mention %q", last, m)
+				}
+			}
+			if tc.json {
+				var sum struct {
+					Stack, Status, Error string
+					ExitCode             int `json:"exit_code"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+					t.Fatalf("-o json: %v\n%s", err, r.stdout)
+				}
+				if sum.Stack != e.stack || sum.Status != "error" || sum.ExitCode != tc.code || !strings.Contains(sum.Error, tc.mention[0]) {
+					t.Errorf("-o json summary %+v, want stack %s, status error, exit %d and the error", sum, e.stack, tc.code)
 				}
 			}
 			if cs := e.containers(); len(cs) != 0 {

@@ -16,7 +16,13 @@ const (
 	ExitBadInput = 2 // bad flags, compose file or request; nothing was changed
 	ExitConflict = 3 // another deploy holds the stack's lock
 	ExitEnv      = 4 // the Docker engine, the state dir or the daemon is unusable
+	// ExitDetached: the CLI was interrupted (Ctrl-C) while a daemon ran
+	// its operation, which goes on; 130 as for any command ended by SIGINT.
+	ExitDetached = 130
 )
+
+// errDetached marks a CLI that stopped waiting for the daemon's operation.
+var errDetached = errors.New("stopped waiting")
 
 // usageError marks flag and argument mistakes.
 type usageError struct{ err error }
@@ -37,6 +43,8 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, errDetached):
+		return ExitDetached
 	case errors.As(err, &u), errors.Is(err, deploy.ErrBadInput), errors.Is(err, deploy.ErrNothingToDo):
 		return ExitBadInput
 	case errors.Is(err, store.ErrStackLocked):

@@ -192,7 +192,7 @@ func (r *remote) interrupted(ctx context.Context, stack string, err error) error
 		return err
 	}
 	return fmt.Errorf("interrupted: the operation goes on in the daemon at %s; follow it with `cutover status %s`, stop it with `cutover abort %s`: %w",
-		r.where, stack, stack, context.Canceled)
+		r.where, stack, stack, errDetached)
 }
 
 // failure turns an error response into the error it describes.

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/store"
 )
 
 func newRollbackCmd(g *globals) *cobra.Command {
@@ -27,12 +27,23 @@ deploy.rollback_config) and the release's containers are removed.
 
 With --to N, release N's recorded spec is deployed again as a new release,
 images pinned to exactly what it ran (tag if unchanged, else digest or image ID),
-with the stack's strategy.`,
+with the stack's strategy: that of its last successful release (--strategy picks
+another).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if cmd.Flags().Changed("to") && to < 1 {
+				return usageError{fmt.Errorf("--to %d: want a release number (1 or more; cutover history %s lists them)", to, args[0])}
+			}
 			if to == 0 && cmd.Flags().Changed("strategy") {
 				return usageError{fmt.Errorf("--strategy applies only with --to")}
+			}
+			if err := checkLockWait(lockWait); err != nil {
+				return err
+			}
+			overrides, err := rolling.overrides(cmd)
+			if err != nil {
+				return err
 			}
 			b, err := g.backend(ctx, newProgress(g.stderr, ""))
 			if err != nil {
@@ -40,17 +51,25 @@ with the stack's strategy.`,
 			}
 			defer b.Close()
 			if to > 0 {
-				res, err := b.RollbackTo(ctx, args[0], to, deploy.Request{Strategy: strategy, LockWait: lockWait, Overrides: rolling.overrides(cmd)})
-				return finishDeploy(g, output, res, err)
+				res, err := b.RollbackTo(ctx, args[0], to, deploy.Request{Strategy: strategy, LockWait: lockWait, Overrides: overrides})
+				return finishDeploy(g, output, args[0], res, err)
 			}
-			rel, err := b.Rollback(ctx, args[0], rolling.overrides(cmd))
+			rel, err := b.Rollback(ctx, args[0], overrides)
 			if err != nil {
 				return err
 			}
 			if output == "json" {
-				return json.NewEncoder(g.stdout).Encode(rel)
+				return writeReleaseJSON(g.stdout, rel)
 			}
-			fmt.Fprintf(g.stdout, "release %d of %s is rolled back (%s)\n", rel.Number, rel.Stack, rel.Note)
+			switch {
+			case rel.Status == store.StatusAborted:
+				// A rollback during a canary's steps aborts the release.
+				fmt.Fprintf(g.stdout, "release %d of %s is aborted: all traffic is back on the release before it\n", rel.Number, rel.Stack)
+			case rel.Note == "":
+				fmt.Fprintf(g.stdout, "release %d of %s is %s\n", rel.Number, rel.Stack, rel.Status)
+			default:
+				fmt.Fprintf(g.stdout, "release %d of %s is rolled back (%s)\n", rel.Number, rel.Stack, rel.Note)
+			}
 			return nil
 		},
 	}

@@ -77,7 +77,8 @@ Releases start from the CLI or, through cutover serve, from registry pushes.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		PersistentPreRunE: checkCommonInput,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -75,6 +75,12 @@ func printStackStatus(g *globals, st api.StackStatus) {
 	if st.Color != "" {
 		fmt.Fprintf(w, "color:    %s serves\n", st.Color)
 	}
+	deploying := deployingColor(st)
+	if d := deploying; d != nil {
+		fmt.Fprintf(w, "deploying: %s, release %d, %d/%d running\n", d.Color, d.Number, d.running, d.total)
+	}
+	// The standby is the old color kept after a switch; the color a
+	// release deploys into is not one (the daemon leaves it out).
 	if sb := st.Standby; sb != nil {
 		fmt.Fprintf(w, "standby:  %s, release %s, %d/%d running", sb.Color, dash(sb.Release), sb.Running, sb.Total)
 		if st.Release != nil && st.Release.Status == store.StatusAwaitingConfirm {
@@ -101,6 +107,33 @@ func printStackStatus(g *globals, st api.StackStatus) {
 	}
 	tw.Flush()
 	printRoutes(w, st.Routes)
+}
+
+// deploying is the color a blue-green or canary release is being deployed
+// into, with its containers.
+type deploying struct {
+	*store.Release
+	running, total int
+}
+
+// deployingColor returns the release being deployed into a color (pending
+// or deploying, its color chosen), or nil.
+func deployingColor(st api.StackStatus) *deploying {
+	l := st.Latest
+	if l == nil || l.Color == "" || (l.Status != store.StatusPending && l.Status != store.StatusDeploying) {
+		return nil
+	}
+	d := &deploying{Release: l}
+	for _, c := range st.Containers {
+		if c.Color != l.Color {
+			continue
+		}
+		d.total++
+		if c.State == "running" {
+			d.running++
+		}
+	}
+	return d
 }
 
 func printStackList(g *globals, stacks []api.StackStatus) {

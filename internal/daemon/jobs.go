@@ -11,6 +11,12 @@ import (
 // ErrShuttingDown: the daemon is stopping and starts no new operation.
 var ErrShuttingDown = errors.New("the cutover daemon is shutting down")
 
+// Why jobs are cancelled; a cancelled deploy records it as its reason.
+var (
+	errAbortedByUser = errors.New("aborted by cutover abort")
+	errShutdown      = errors.New("the cutover daemon shut down before the operation ended (serve --shutdown-timeout)")
+)
+
 // jobs tracks the operations that change a stack while they run, so abort
 // can cancel them and shutdown can wait for them.
 type jobs struct {
@@ -22,7 +28,7 @@ type jobs struct {
 
 type job struct {
 	stack  string
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	done   chan struct{}
 }
 
@@ -36,12 +42,12 @@ func newJobs() *jobs {
 // by cancel(stack) or cancelAll; the caller calls done when it ends.
 // After cancelAll it refuses with ErrShuttingDown.
 func (j *jobs) start(ctx context.Context, stack string) (context.Context, func(), error) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	jb := &job{stack: stack, cancel: cancel, done: make(chan struct{})}
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
-		cancel()
+		cancel(errShutdown)
 		return ctx, func() {}, api.EnvError(ErrShuttingDown)
 	}
 	if len(j.running) == 0 {
@@ -50,7 +56,7 @@ func (j *jobs) start(ctx context.Context, stack string) (context.Context, func()
 	j.running[jb] = struct{}{}
 	j.mu.Unlock()
 	return ctx, func() {
-		cancel()
+		cancel(nil)
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		delete(j.running, jb)
@@ -69,7 +75,7 @@ func (j *jobs) cancel(stack string) []<-chan struct{} {
 	var ended []<-chan struct{}
 	for jb := range j.running {
 		if jb.stack == stack {
-			jb.cancel()
+			jb.cancel(errAbortedByUser)
 			ended = append(ended, jb.done)
 		}
 	}
@@ -83,7 +89,7 @@ func (j *jobs) cancelAll() int {
 	defer j.mu.Unlock()
 	j.closed = true
 	for jb := range j.running {
-		jb.cancel()
+		jb.cancel(errShutdown)
 	}
 	return len(j.running)
 }

@@ -21,12 +21,36 @@ func loadStack(file string) (*compose.Stack, error) {
 }
 
 // releaseStatus is release n of stack's status ("" when not recorded).
+// releaseReason is why release n of stack ended as it did.
+func releaseReason(d *testDaemon, stack string, n int) string {
+	rel, _ := d.store.GetRelease(context.Background(), stack, n)
+	return rel.Reason
+}
+
 func releaseStatus(d *testDaemon, stack string, n int) store.Status {
 	rel, err := d.store.GetRelease(context.Background(), stack, n)
 	if err != nil {
 		return ""
 	}
 	return rel.Status
+}
+
+// Ctrl-C in a CLI that waits for the daemon's deploy leaves the deploy
+// running: the CLI says so and exits 130, not 1 (which would tell CI the
+// release failed), and the release still becomes active.
+func TestCLI_InterruptedWhileTheDaemonDeploys(t *testing.T) {
+	d := startDaemon(t, daemonOptions{})
+	file := writeStack(t, "shop", "slow:1", "1s")
+	ctx, interrupt := context.WithCancel(context.Background())
+	result := make(chan cliResult, 1)
+	go func() { result <- cliResult(run(t, ctx, d.stateDir, "deploy", "-f", file)) }()
+	waitFor(t, 10*time.Second, "the deploy to start", func() bool { return releaseStatus(d, "shop", 1) == store.StatusDeploying })
+	interrupt()
+	r := <-result
+	if r.code != cli.ExitDetached || !strings.Contains(r.stderr, "goes on in the daemon") {
+		t.Errorf("interrupted CLI: exit %d, stderr %q; want %d saying the deploy goes on", r.code, r.stderr, cli.ExitDetached)
+	}
+	waitFor(t, 20*time.Second, "release 1 to become active", func() bool { return releaseStatus(d, "shop", 1) == store.StatusActive })
 }
 
 func TestServer_DeployGoesOnWhenTheClientLeaves(t *testing.T) {
@@ -97,6 +121,9 @@ func TestServer_ShutdownTimeoutCancelsTheDeploy(t *testing.T) {
 	if got := releaseStatus(d, "shop", 1); got != store.StatusAborted {
 		t.Errorf("release 1 is %s after the shutdown timeout, want aborted", got)
 	}
+	if why := releaseReason(d, "shop", 1); !strings.Contains(why, "daemon shut down") || strings.Contains(why, "context canceled") {
+		t.Errorf("release 1's reason %q does not say the daemon's shutdown stopped it", why)
+	}
 	r := <-result
 	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "aborted") {
 		t.Errorf("deploy cancelled by shutdown: exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -117,6 +144,9 @@ func TestServer_AbortCancelsTheDaemonsDeploy(t *testing.T) {
 	dep := <-result
 	if dep.code != cli.ExitFailed {
 		t.Errorf("aborted deploy exit %d, want %d", dep.code, cli.ExitFailed)
+	}
+	if why := releaseReason(d, "shop", 1); !strings.HasPrefix(why, "aborted by cutover abort, during ") {
+		t.Errorf("release 1's reason %q does not say cutover abort stopped it, and where", why)
 	}
 	if fe := d.proxy.(*daemontest.Proxy); fe.Closed() {
 		t.Error("abort closed the proxy")

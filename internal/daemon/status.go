@@ -58,9 +58,11 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	st.Down = rec.Down
 	if known {
 		if r, err := o.Store.LatestRelease(ctx, name, store.StatusActive, store.StatusAwaitingConfirm); err == nil {
+			r = shown(r)
 			st.Release = &r
 		}
 		if r, err := o.Store.LatestRelease(ctx, name); err == nil && (st.Release == nil || r.Number != st.Release.Number) {
+			r = shown(r)
 			st.Latest = &r
 		}
 	}
@@ -82,7 +84,12 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	}
 	if st.Release != nil && st.Release.Color != "" && !st.Down {
 		st.Color = st.Release.Color
-		st.Standby = standbyOf(st.Containers, strategies.OtherColor(st.Color))
+		// The other color is the standby only when it is not the one a
+		// release is being deployed into.
+		idle := strategies.OtherColor(st.Color)
+		if l := st.Latest; l == nil || l.Color != idle || (l.Status != store.StatusPending && l.Status != store.StatusDeploying) {
+			st.Standby = standbyOf(st.Containers, idle)
+		}
 	}
 	for _, r := range routes {
 		if strings.HasPrefix(r.Route.Name, name+"/") {
@@ -90,6 +97,15 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 		}
 	}
 	return st, nil
+}
+
+// shown is a release as status and the API return it: its spec with the
+// secrets of x-cutover.notify redacted (compose.RedactSpec). Every path that
+// hands a recorded release to a client goes through here; the store keeps
+// the real values.
+func shown(r store.Release) store.Release {
+	r.Spec = compose.RedactSpec(r.Spec)
+	return r
 }
 
 func containerStatus(c engine.Container) api.ContainerStatus {

@@ -181,7 +181,9 @@ func TestCanary_RealEngine(t *testing.T) {
 }
 
 // TestCanary_SickCanaryAborts: a canary that crashes during a step is
-// rolled back by itself, and users never stop getting answers.
+// rolled back by itself, recorded failed with the container, its exit code
+// and its last log lines, and users never stop getting answers; so is one
+// the router's probe takes out while it keeps running.
 func TestCanary_SickCanaryAborts(t *testing.T) {
 	e := canaryEnv(t, "30s", "")
 	crash := strings.Replace(e.images["v1"], ":v1", ":crash", 1)
@@ -195,13 +197,39 @@ func TestCanary_SickCanaryAborts(t *testing.T) {
 		t.Fatalf("crashing canary: %v, want a failed release", err)
 	}
 	rel, _ := e.store.GetRelease(t.Context(), e.stack, 2)
-	if rel.Status != store.StatusFailed || !strings.Contains(rel.Reason, "canary container") {
-		t.Errorf("release 2: %s, reason %q; want failed naming the canary container", rel.Status, rel.Reason)
+	if rel.Status != store.StatusFailed {
+		t.Errorf("release 2: %s (%q), want failed", rel.Status, rel.Reason)
+	}
+	// Whether the pause sees the exit or the router's probe sees the
+	// connection refused first, the reason names the container, its exit
+	// code and its last log lines.
+	for _, want := range []string{"canary container " + e.stack + "-green-web-", "exited with code 3",
+		"last log lines of " + e.stack + "-green-web-", "crashing as configured"} {
+		if !strings.Contains(rel.Reason, want) {
+			t.Errorf("release 2 reason %q does not say %q", rel.Reason, want)
+		}
 	}
 	e.mustServe("v1")
 	if cs := e.colorContainers("green"); len(cs) != 0 {
 		t.Errorf("%d containers of the failed canary are left", len(cs))
 	}
+
+	// A canary that keeps running but fails the router's probe (503) is
+	// reported as its container too, with its last log lines.
+	sick := strings.Replace(e.images["v1"], ":v1", ":sickens", 1)
+	testimage.ForTest(t).BuildForTest(t, testimage.Options{Tag: sick, Version: "sickens", Env: map[string]string{"TESTAPP_UNHEALTHY_AFTER": "4s"}})
+	e.images["sickens"] = sick
+	if _, err := e.deploy("sickens"); !errors.Is(err, deploy.ErrDeployFailed) {
+		t.Fatalf("canary failing the probe: %v, want a failed release", err)
+	}
+	rel, _ = e.store.GetRelease(t.Context(), e.stack, 3)
+	for _, want := range []string{"canary container " + e.stack + "-green-web-", "is running at 10% but the router's health probe",
+		"last log lines of " + e.stack + "-green-web-", "unhealthy_after=4s"} {
+		if !strings.Contains(rel.Reason, want) {
+			t.Errorf("release 3 reason %q does not say %q", rel.Reason, want)
+		}
+	}
+	e.mustServe("v1")
 }
 
 // TestCanary_StickyCookie: with a sticky cookie each client stays on the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/lb"
 	"github.com/cutover/cutover/strategies"
 )
@@ -47,21 +48,27 @@ func (x *Executor) applySplit(ctx context.Context, s strategies.Step, d *done) e
 	if err := sp.SetSplit(ctx, name, lb.Split{Stable: stable, Canary: canary, Weight: s.Weight}); err != nil {
 		return fmt.Errorf("route %s: %w", name, err)
 	}
-	x.canaryAddrs(name, canary)
+	x.canaryAddrs(name, canary, s.Containers)
 	if x.OnWeight != nil {
 		x.OnWeight(ctx, s.Weight)
 	}
 	return nil
 }
 
-// canaryAddrs remembers a route's canary targets for pause steps.
-func (x *Executor) canaryAddrs(route string, addrs []string) {
+// canaryAddrs remembers a route's canary targets for pause steps, with the
+// container behind each (addrs are in the order of containers), so a
+// target the router's probe takes out is reported as its container.
+func (x *Executor) canaryAddrs(route string, addrs, containers []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.canary == nil {
-		x.canary = map[string][]string{}
+		x.canary = map[string]map[string]string{}
 	}
-	x.canary[route] = addrs
+	byAddr := make(map[string]string, len(addrs))
+	for i, a := range addrs {
+		byAddr[a] = containers[i]
+	}
+	x.canary[route] = byAddr
 }
 
 // pause holds a canary step for s.Duration, or until promoted when it is
@@ -102,7 +109,7 @@ func (x *Executor) pause(ctx context.Context, s strategies.Step) error {
 				return &monitorFailure{n, fmt.Errorf("canary container %s turned unhealthy at %d%%: %w", n, s.Weight, ErrNotReady)}
 			}
 		}
-		if err := x.canaryProbes(); err != nil {
+		if err := x.canaryProbes(ctx, s.Weight, poll); err != nil {
 			return err
 		}
 		if x.Promoted != nil && x.Promoted(ctx) {
@@ -120,8 +127,17 @@ func (x *Executor) pause(ctx context.Context, s strategies.Step) error {
 	}
 }
 
+// exitGrace is how long a canary target the router's probe took out may
+// still be reported running before it is taken for a live container: the
+// engine records an exit some milliseconds after the process's socket
+// closed, which is what the probe sees.
+const exitGrace = time.Second
+
 // canaryProbes fails when the router reports a canary target unhealthy.
-func (x *Executor) canaryProbes() error {
+// The failure names the target's container (and its exit code when it
+// exited), as the container checks of pause do, so the release is
+// recorded with the container's last log lines.
+func (x *Executor) canaryProbes(ctx context.Context, weight int, poll time.Duration) error {
 	x.mu.Lock()
 	canary := x.canary
 	x.mu.Unlock()
@@ -129,14 +145,46 @@ func (x *Executor) canaryProbes() error {
 		return nil
 	}
 	for _, r := range x.Router.Status() {
-		addrs := canary[r.Route.Name]
+		byAddr := canary[r.Route.Name]
 		for _, t := range r.Targets {
-			if slices.Contains(addrs, t.Addr) && !t.Healthy && t.LastError != "" {
-				return fmt.Errorf("canary target %s of route %s fails the router's health probe: %s: %w", t.Addr, r.Route.Name, t.LastError, ErrNotReady)
+			name, ok := byAddr[t.Addr]
+			if !ok || t.Healthy || t.LastError == "" {
+				continue
 			}
+			probe := fmt.Sprintf("the router's health probe of %s on route %s fails: %s", t.Addr, r.Route.Name, t.LastError)
+			c, err := x.settled(ctx, name, poll)
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				return &monitorFailure{name, fmt.Errorf("canary container %s at %d%%: %s (inspecting it: %v): %w", name, weight, probe, err, ErrNotReady)}
+			case c.State == "exited" || c.State == "dead":
+				return &monitorFailure{name, fmt.Errorf("canary container %s exited with code %d at %d%% (%s): %w", name, c.ExitCode, weight, probe, ErrNotReady)}
+			}
+			return &monitorFailure{name, fmt.Errorf("canary container %s is %s at %d%% but %s: %w", name, c.State, weight, probe, ErrNotReady)}
 		}
 	}
 	return nil
+}
+
+// settled inspects a container until the engine reports it not running,
+// for up to exitGrace.
+func (x *Executor) settled(ctx context.Context, name string, poll time.Duration) (engine.Container, error) {
+	grace := time.NewTimer(exitGrace)
+	defer grace.Stop()
+	for {
+		c, err := x.Engine.InspectContainer(ctx, name)
+		if err != nil || !c.Running() {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-grace.C:
+			return c, nil
+		case <-time.After(poll):
+		}
+	}
 }
 
 func (x *Executor) info(msg string) {

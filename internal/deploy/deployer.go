@@ -172,12 +172,16 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 
-	// A release still awaiting confirmation is confirmed before the next.
-	if waiting, err := d.Store.LatestRelease(ctx, st.Name, store.StatusAwaitingConfirm); err == nil {
-		d.emit(Event{Stack: st.Name, Release: waiting.Number, Kind: KindMessage, Status: "info",
-			Message: fmt.Sprintf("release %d awaited confirmation: confirming it before the next release", waiting.Number)})
-		if _, err := d.confirmLocked(ctx, waiting); err != nil {
-			return Result{}, fmt.Errorf("confirming release %d first: %w", waiting.Number, err)
+	// A release still awaiting confirmation is confirmed before the next
+	// (or superseded, when nothing of it took over: see beforeNext).
+	first, err := d.beforeNext(ctx, st.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	if first != nil {
+		d.emit(Event{Stack: st.Name, Release: first.rel.Number, Kind: KindMessage, Status: "info", Message: first.message})
+		if _, err := d.settle(ctx, first); err != nil {
+			return Result{}, fmt.Errorf("confirming release %d first: %w", first.rel.Number, err)
 		}
 	}
 
@@ -332,13 +336,14 @@ func (r *run) activate(ctx context.Context, note string) (store.Release, error) 
 // and returns the matching error.
 func (r *run) fail(ctx context.Context, plan *strategies.Plan, cause error) (Result, error) {
 	status, sentinel := store.StatusFailed, ErrDeployFailed
-	if ctx.Err() != nil {
-		status, sentinel = store.StatusAborted, ErrAborted
-	}
 	reason := cause.Error()
 	var serr *StepError
 	if errors.As(cause, &serr) {
 		reason = serr.Reason()
+	}
+	if ctx.Err() != nil {
+		status, sentinel = store.StatusAborted, ErrAborted
+		reason = abortReason(ctx, cause, serr)
 	}
 	r.log.Error("deploy failed", "status", status, "reason", reason)
 	rel, err := r.setStatus(context.WithoutCancel(ctx), status, reason)
@@ -346,6 +351,28 @@ func (r *run) fail(ctx context.Context, plan *strategies.Plan, cause error) (Res
 		return Result{Release: r.rel, Plan: plan}, errors.Join(fmt.Errorf("%w: %w", sentinel, cause), err)
 	}
 	return Result{Release: rel, Plan: plan}, fmt.Errorf("release %d of %s %s: %w: %w", rel.Number, r.st.Name, status, sentinel, cause)
+}
+
+// abortReason says who stopped a deploy and where it was, rather than the
+// "context canceled" the step that was running got: the cause its context
+// was cancelled with (cutover abort, a signal, the daemon's shutdown).
+func abortReason(ctx context.Context, cause error, serr *StepError) string {
+	who := context.Cause(ctx)
+	switch {
+	case who == nil || who == context.Canceled:
+		who = errors.New("cancelled")
+	case who == context.DeadlineExceeded:
+		who = errors.New("timed out")
+	}
+	switch {
+	case serr != nil && serr.UndoErr != nil:
+		return fmt.Sprintf("%v, during %s %s (and undoing failed: %v)", who, serr.Step.Action, serr.Step.Target(), serr.UndoErr)
+	case serr != nil:
+		return fmt.Sprintf("%v, during %s %s", who, serr.Step.Action, serr.Step.Target())
+	case errors.Is(cause, context.Canceled), errors.Is(cause, context.DeadlineExceeded):
+		return who.Error()
+	}
+	return fmt.Sprintf("%v: %v", who, cause)
 }
 
 func (r *run) setStatus(ctx context.Context, status store.Status, reason string) (store.Release, error) {
@@ -408,6 +435,14 @@ func (d *Deployer) dryRun(ctx context.Context, st *compose.Stack, strategy strat
 	snap, err := d.observe(ctx, st.Name)
 	if err != nil {
 		return Result{}, err
+	}
+	// The deploy settles a release awaiting confirmation first and plans
+	// from what that leaves: say so, and plan from the same.
+	if first, err := d.beforeNext(ctx, st.Name); err != nil {
+		return Result{}, err
+	} else if first != nil {
+		d.emit(Event{Stack: st.Name, Release: first.rel.Number, Kind: KindMessage, Status: "info", Message: first.message + " (dry run: not done; the plan starts from what it leaves)"})
+		snap = afterConfirm(snap, first.steps)
 	}
 	plan, err := strategy.Plan(snap, want)
 	if err != nil {

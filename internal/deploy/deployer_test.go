@@ -542,8 +542,8 @@ func TestDeploy_CancelledWhileWaitingReady(t *testing.T) {
 	if !errors.Is(err, deploy.ErrAborted) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("deploy error %v, want one wrapping ErrAborted and context.Canceled", err)
 	}
-	if rel := h.release(2); rel.Status != store.StatusAborted {
-		t.Errorf("release 2 is %s, want aborted", rel.Status)
+	if rel := h.release(2); rel.Status != store.StatusAborted || rel.Reason != "cancelled, during wait-ready hello-web-1" {
+		t.Errorf("release 2 is %s (%q), want aborted (cancelled, during wait-ready hello-web-1)", rel.Status, rel.Reason)
 	}
 	if r1 := h.release(1); r1.Status != store.StatusActive {
 		t.Errorf("release 1 is %s, want still active", r1.Status)
@@ -643,5 +643,87 @@ func TestDeploy_TakesOverFromDockerCompose(t *testing.T) {
 	h.checkServing("hello:1")
 	if c := h.container("hello-web-1"); c.Labels[compose.LabelConfigHash] == "" || c.Labels[compose.LabelRelease] != "1" {
 		t.Errorf("hello-web-1 was not replaced by cutover's: labels %v", c.Labels)
+	}
+}
+
+// min_ready counts from when the wait began, not from a StartedAt the
+// engine reported late: on a loaded host a start call can return seconds
+// after the container started, before an app that exits on start got to
+// exit. Such a container must not pass as ready at once.
+func TestDeploy_MinReadyCountsFromTheWait(t *testing.T) {
+	h := newHarness(t)
+	h.mustDeploy(deploy.Request{})
+	h.fake.SetHealth("hello:2", "") // no healthcheck: ready after min_ready
+	var mu sync.Mutex
+	readyDone := false
+	var once sync.Once
+	watched := make(chan struct{})
+	h.setOnStep(func(e deploy.Event) {
+		switch {
+		case e.Action == "start" && e.Target == "hello-web-1" && e.Status == "done":
+			h.clk.advance(10 * time.Second) // the engine took 10 s to say it started
+		case e.Action == "wait-ready" && e.Target == "hello-web-1" && e.Status == "done":
+			mu.Lock()
+			readyDone = true
+			mu.Unlock()
+		case e.Action == "wait-ready" && e.Target == "hello-web-1" && e.Status == "started":
+			// Once: the undo waits for the old hello-web-1 too.
+			once.Do(func() {
+				go func() {
+					defer close(watched)
+					time.Sleep(100 * time.Millisecond) // 20 polls; the clock stands still
+					mu.Lock()
+					early := readyDone
+					mu.Unlock()
+					if early {
+						t.Error("hello-web-1 passed as ready before it ran min_ready under watch")
+					}
+					h.fake.UpdateContainer("hello-web-1", func(c *engine.Container) { c.State, c.ExitCode = "exited", 1 })
+				}()
+			})
+		}
+	})
+	defer func() {
+		select {
+		case <-watched:
+		case <-time.After(5 * time.Second): // the wait never began: the checks below say so
+		}
+	}()
+	// Passed as ready at once, the deploy would go on to hello-web-2,
+	// which the still clock never lets reach min_ready: bound the wait.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err := h.deploy(ctx, deploy.Request{Images: map[string]string{"web": "hello:2"}})
+	if !errors.Is(err, deploy.ErrDeployFailed) || !strings.Contains(err.Error(), "exited with code 1") {
+		t.Fatalf("deploy error %v, want a failed release: the container exited before min_ready", err)
+	}
+	h.checkServing("hello:1")
+}
+
+// Rolling back while a release is still deploying has nothing awaiting
+// confirmation to undo: the refusal says how to stop that release.
+func TestRollback_WhileDeployingPointsToAbort(t *testing.T) {
+	h := newHarness(t)
+	h.mustDeploy(deploy.Request{})
+	h.fake.SetHealth("hello:2", "") // never ready: the still clock holds it in wait-ready
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	refused := make(chan error, 1)
+	var once sync.Once
+	h.setOnStep(func(e deploy.Event) {
+		if e.Action == "wait-ready" && e.Status == "started" {
+			once.Do(func() {
+				go func() {
+					_, err := h.deployer.Rollback(t.Context(), "hello")
+					refused <- err
+					cancel()
+				}()
+			})
+		}
+	})
+	_, _ = h.deploy(ctx, deploy.Request{Images: map[string]string{"web": "hello:2"}})
+	err := <-refused
+	if !errors.Is(err, deploy.ErrNothingToDo) || !strings.Contains(err.Error(), "cutover abort hello") {
+		t.Errorf("rollback during a deploy: %v; want a refusal pointing to cutover abort hello", err)
 	}
 }

@@ -22,7 +22,8 @@ type DownResult struct {
 
 // Down stops and removes every container and network of a stack (found by
 // label, so it needs no compose file) and, with volumes, its named volumes.
-// Release records stay; the stack is marked down.
+// Release records stay; the stack is marked down, and a release that
+// awaited confirmation is recorded superseded (see settleDown).
 func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownResult, error) {
 	var res DownResult
 	if err := d.ping(ctx); err != nil {
@@ -116,6 +117,40 @@ func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownRe
 		if _, err := d.Store.UpdateStack(ctx, stack, func(s *store.Stack) error { s.Down = true; return nil }); err != nil {
 			return res, fmt.Errorf("recording stack %s as down: %w", stack, err)
 		}
+		if err := d.settleDown(ctx, stack); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
+}
+
+// settleDown ends the release that awaited confirmation when the stack
+// went down: it is neither confirmed nor rolled back (nothing of it or of
+// the release before it runs), so it is recorded superseded, taken down,
+// and confirm and rollback have nothing left to act on. The release that
+// served before it stays active, as a serving release does through down:
+// it is the last one confirmed.
+func (d *Deployer) settleDown(ctx context.Context, stack string) error {
+	waiting, err := d.Store.LatestRelease(ctx, stack, store.StatusAwaitingConfirm)
+	if errors.Is(err, store.ErrReleaseNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading releases of %s: %w", stack, err)
+	}
+	note := "taken down by cutover down while it awaited confirmation"
+	if isPaused(waiting) {
+		note += " (it had paused at: " + firstLine(waiting.Reason) + ")"
+	}
+	_, err = d.supersede(ctx, waiting, note)
+	return err
+}
+
+// downMessage refuses verb on a stack that is down.
+func downMessage(stack, verb string) string {
+	msg := fmt.Sprintf("stack %s is down (cutover down removed its containers): nothing to %s", stack, verb)
+	if verb == "roll back" {
+		return msg + fmt.Sprintf("; cutover rollback %s --to N deploys release N again", stack)
+	}
+	return msg + "; cutover deploy brings it back"
 }

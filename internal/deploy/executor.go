@@ -50,8 +50,8 @@ type Executor struct {
 	OnWeight func(ctx context.Context, weight int)
 
 	mu     sync.Mutex
-	canary map[string][]string // route → canary targets of the last split
-	kept   map[string]keptOld  // route → keep-old window of its last switch
+	canary map[string]map[string]string // route → canary target address → its container, of the last split
+	kept   map[string]keptOld           // route → keep-old window of its last switch
 }
 
 // StepError is a failed step, after undo.

@@ -46,6 +46,9 @@ func checkFlags(o Overrides) error {
 	if o.Interval != nil && *o.Interval < 0 {
 		return BadInput("--interval: must not be negative")
 	}
+	if o.HealthTimeout < 0 {
+		return BadInput(fmt.Sprintf("--health-timeout %s: must be positive", o.HealthTimeout))
+	}
 	switch o.Pull {
 	case "", "always", "missing", "never":
 	default:
@@ -134,18 +137,20 @@ func (d *Deployer) Confirm(ctx context.Context, stack string) (store.Release, er
 	return d.confirmLocked(ctx, waiting)
 }
 
+// confirmLocked confirms rel. A paused release (failure_action pause) is
+// confirmed as far as it got: what it replaced stays, the old containers
+// of those replicas go, and its note says which containers still run an
+// earlier release; one that paused before any of its containers took over
+// is refused (see refuseEmptyPause).
 func (d *Deployer) confirmLocked(ctx context.Context, rel store.Release) (store.Release, error) {
-	var steps []strategies.Step
-	if len(rel.Confirm) > 0 {
-		if err := json.Unmarshal(rel.Confirm, &steps); err != nil {
-			return rel, fmt.Errorf("reading confirm steps of release %d: %w", rel.Number, err)
-		}
+	b, err := d.settlementOf(ctx, rel, "confirmed")
+	if err != nil {
+		return rel, err
 	}
-	x := d.executor(rel.Stack, rel.Number, d.logger())
-	if err := x.RunConfirm(ctx, steps); err != nil {
-		return rel, fmt.Errorf("confirming release %d: %w", rel.Number, err)
+	if b.supersede {
+		return rel, refuseEmptyPause(rel)
 	}
-	return d.markActive(ctx, rel.Stack, rel.Number, rel.Note)
+	return d.settle(ctx, b)
 }
 
 // markActive marks release n active and earlier serving releases superseded.
@@ -332,8 +337,12 @@ func (d *Deployer) lockAwaiting(ctx context.Context, stack, verb string) (store.
 }
 
 func (d *Deployer) awaiting(ctx context.Context, stack, verb string) (store.Release, error) {
-	if _, err := d.Store.GetStack(ctx, stack); err != nil {
+	rec, err := d.Store.GetStack(ctx, stack)
+	if err != nil {
 		return store.Release{}, BadInput(err.Error())
+	}
+	if rec.Down {
+		return store.Release{}, BadInput(downMessage(stack, verb))
 	}
 	waiting, err := d.Store.LatestRelease(ctx, stack, store.StatusAwaitingConfirm)
 	if err != nil {
@@ -342,7 +351,10 @@ func (d *Deployer) awaiting(ctx context.Context, stack, verb string) (store.Rele
 		if lerr == nil {
 			msg += fmt.Sprintf(" (latest is release %d, %s)", latest.Number, latest.Status)
 		}
-		if verb == "roll back" {
+		if lerr == nil && (latest.Status == store.StatusDeploying || latest.Status == store.StatusPending) {
+			// Going back from a release still deploying is aborting it.
+			msg += fmt.Sprintf("; to stop release %d and undo what it did use cutover abort %s", latest.Number, stack)
+		} else if verb == "roll back" {
 			msg += "; to go back to an earlier release use cutover rollback --to N"
 		}
 		return store.Release{}, fmt.Errorf("%s: %w", msg, ErrNothingToDo)

@@ -37,7 +37,9 @@ type Notifications struct {
 type stackNotifier struct {
 	key string // the block, as JSON
 	n   *notify.Notifier
-	err error // why the sinks could not be built (an unset *_env variable …)
+	// skipped says why sinks of the block were left out (an unset *_env
+	// variable …); the others are in n.
+	skipped []error
 }
 
 // NotificationsConfig configures Notifications.
@@ -64,9 +66,9 @@ func NewNotifications(c NotificationsConfig) *Notifications {
 	return &Notifications{getenv: c.Getenv, opts: c.Options, log: c.Logger, stacks: map[string]*stackNotifier{}}
 }
 
-// notifier returns the stack's notifier (nil when the stack configures
-// none), or why it could not be built.
-func (n *Notifications) notifier(st *compose.Stack) (*notify.Notifier, error) {
+// notifier returns the stack's notifier (nil when it has no sink to send
+// to) and why configured sinks were left out, one error each.
+func (n *Notifications) notifier(st *compose.Stack) (*notify.Notifier, []error) {
 	if n == nil || st == nil {
 		return nil, nil
 	}
@@ -74,7 +76,7 @@ func (n *Notifications) notifier(st *compose.Stack) (*notify.Notifier, error) {
 	if st.Ext.Notify != nil {
 		data, err := json.Marshal(st.Ext.Notify)
 		if err != nil {
-			return nil, fmt.Errorf("x-cutover.notify: %w", err)
+			return nil, []error{fmt.Errorf("x-cutover.notify: %w", err)}
 		}
 		key = string(data)
 	}
@@ -85,22 +87,23 @@ func (n *Notifications) notifier(st *compose.Stack) (*notify.Notifier, error) {
 	}
 	cur := n.stacks[st.Name]
 	if cur != nil && cur.key == key {
-		return cur.n, cur.err
+		return cur.n, cur.skipped
 	}
 	if cur != nil && cur.n != nil {
 		n.retire(cur.n)
 	}
 	next := &stackNotifier{key: key}
 	if st.Ext.Notify != nil {
-		sinks, err := st.Ext.Notify.Config().Sinks(compose.ExtensionKey+".notify", n.getenv, n.opts)
-		if err != nil {
-			next.err = err
-		} else {
+		// Sink by sink: one that cannot be built (an unset variable) must
+		// not silence the others.
+		var sinks []notify.Sink
+		sinks, next.skipped = st.Ext.Notify.Config().Sinks(compose.ExtensionKey+".notify", n.getenv, n.opts)
+		if len(sinks) > 0 {
 			next.n = notify.New(sinks, n.opts)
 		}
 	}
 	n.stacks[st.Name] = next
-	return next.n, next.err
+	return next.n, next.skipped
 }
 
 // retire closes a notifier whose block changed, in the background, letting
@@ -157,18 +160,27 @@ func (n *Notifications) Close(ctx context.Context) error {
 }
 
 // notifyRelease queues a notification of rel's outcome for the stack's
-// sinks. It never blocks on delivery. A stack whose sinks cannot be built
-// (an unset *_env variable) gets a warning on the release's progress when
-// its deploy starts, and in the log.
+// sinks. It never blocks on delivery. Each sink that cannot be built (an
+// unset *_env variable) is skipped, the others get the event; the skipped
+// sink gets a warning on the progress of the operation, once: at a
+// release's start, or at a rollback (which has no start).
 func (d *Deployer) notifyRelease(st *compose.Stack, rel store.Release, kind, reason string, dur time.Duration) {
-	n, err := d.Notify.notifier(st)
-	if err != nil {
-		d.logger().Warn("notifications not sent", "stack", rel.Stack, "release", rel.Number, "kind", kind, "error", err)
-		if kind == notify.KindStart {
-			d.emit(Event{Stack: rel.Stack, Release: rel.Number, Kind: KindMessage, Status: "warning",
-				Message: "notifications are not sent: " + err.Error()})
+	n, skipped := d.Notify.notifier(st)
+	for _, err := range skipped {
+		what := "notifications are not sent"
+		var se *notify.SinkError
+		if errors.As(err, &se) {
+			what = "notifications to " + se.Sink + " are not sent"
 		}
-		return
+		// The warning event is what the user sees (the CLI prints it, the
+		// daemon streams it, a triggered release logs it at warn); this line
+		// is the daemon's record of each event lost, at info so that an
+		// in-process CLI, which logs at warn, does not say it twice.
+		d.logger().Info(what, "stack", rel.Stack, "release", rel.Number, "kind", kind, "error", err)
+		if kind == notify.KindStart || kind == notify.KindRollback {
+			d.emit(Event{Stack: rel.Stack, Release: rel.Number, Kind: KindMessage, Status: "warning",
+				Message: what + ": " + err.Error()})
+		}
 	}
 	if n == nil {
 		return

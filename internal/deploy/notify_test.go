@@ -1,9 +1,11 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,4 +131,101 @@ func TestNotifications_UnsetVariableWarnsAndDeploys(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "x-cutover.notify.slack.url_env: $CUTOVER_TEST_UNSET_SLACK_URL is not set") {
 		t.Errorf("warnings %q, want one naming the unset variable", warnings)
 	}
+}
+
+// slackSink is a Slack incoming-webhook stand-in: it keeps each message's
+// text.
+type slackSink struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	texts []string
+}
+
+func newSlackSink(t *testing.T) *slackSink {
+	s := &slackSink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Text string `json:"text"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("slack message: %v", err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.texts = append(s.texts, m.Text)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *slackSink) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.texts...)
+}
+
+// One sink whose variable is unset is skipped, with one warning naming it
+// and the field; the other sinks of the stack still get every event. The
+// warning is the progress event, not also a warn line in the log (the CLI
+// prints both on stderr when it deploys in-process).
+func TestNotifications_UnsetVariableSkipsOnlyItsSink(t *testing.T) {
+	slack := newSlackSink(t)
+	hook := newEventSink(t, 0)
+	block := "x-cutover:\n  notify:\n    slack: " + slack.srv.URL + "/services/T000/B000/XXXX\n" +
+		"    webhook: {url: " + hook.srv.URL + "/hook, secret_env: CUTOVER_TEST_UNSET_SECRET}\n"
+	h := newHarnessFor(t, strings.Replace(stackFile, "x-cutover:\n", block, 1))
+	var mu sync.Mutex
+	var warnings []string
+	h.deployer.Observer = deploy.ObserverFunc(func(e deploy.Event) {
+		if e.Status == "warning" {
+			mu.Lock()
+			warnings = append(warnings, e.Message)
+			mu.Unlock()
+		}
+	})
+	var logs syncBuffer
+	h.deployer.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	notes := deploy.NewNotifications(deploy.NotificationsConfig{Getenv: func(string) string { return "" }})
+	h.deployer.Notify = notes
+
+	h.mustDeploy(deploy.Request{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := notes.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{"hello: release 1 started (recreate)", "hello: release 1 succeeded (recreate)"}
+	if got := slack.got(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("slack got %q, want %q", got, want)
+	}
+	if got := hook.kinds(); len(got) != 0 {
+		t.Errorf("the webhook without its secret got %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warnings) != 1 || warnings[0] != "notifications to webhook are not sent: x-cutover.notify.webhook.secret_env: $CUTOVER_TEST_UNSET_SECRET is not set" {
+		t.Errorf("warnings %q, want one naming the webhook and its secret_env", warnings)
+	}
+	if strings.Contains(logs.String(), "not sent") {
+		t.Errorf("the warning is also a warn line in the log:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -12,6 +12,9 @@ import (
 // Promote ends the pauses of the canary release in progress: its current
 // step stops holding and the rest run without pausing, up to the switch.
 func (d *Deployer) Promote(ctx context.Context, stack string) (store.Release, error) {
+	if rec, err := d.Store.GetStack(ctx, stack); err == nil && rec.Down {
+		return store.Release{}, BadInput(downMessage(stack, "promote"))
+	}
 	rel, err := d.Store.LatestRelease(ctx, stack)
 	switch {
 	case errors.Is(err, store.ErrStackNotFound), errors.Is(err, store.ErrReleaseNotFound):

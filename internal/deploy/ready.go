@@ -39,6 +39,11 @@ func (x *Executor) waitReady(ctx context.Context, name string, p strategies.Read
 		return err
 	}
 	restarts := first.RestartCount
+	// min_ready counts from when the container started, but never from
+	// before this wait began: a start the engine took seconds to report
+	// (a loaded host) must not count as time the app ran unobserved, or
+	// an app that exits on start would pass before it got to exit.
+	looked := x.now()
 	for {
 		c, err := x.Engine.InspectContainer(ctx, name)
 		if err != nil {
@@ -62,7 +67,7 @@ func (x *Executor) waitReady(ctx context.Context, name string, p strategies.Read
 			}
 		case c.Health == "healthy":
 			return nil
-		case c.Health == "" && c.Running() && !c.StartedAt.IsZero() && x.now().Sub(c.StartedAt) >= p.MinReady:
+		case c.Health == "" && c.Running() && !c.StartedAt.IsZero() && x.now().Sub(later(c.StartedAt, looked)) >= p.MinReady:
 			return nil
 		}
 		if x.now().After(deadline) {
@@ -78,6 +83,14 @@ func (x *Executor) waitReady(ctx context.Context, name string, p strategies.Read
 		case <-time.After(poll):
 		}
 	}
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // probe GETs the container's probe URL on its first network address.

@@ -391,10 +391,12 @@ func TestRolling_MonitorWindowPasses(t *testing.T) {
 }
 
 // TestRolling_Paused: failure_action pause stops the roll where it failed,
-// undoes nothing and leaves the release awaiting a decision; confirm or
-// rollback then leave no container of the unfinished batch behind.
+// undoes nothing and leaves the release awaiting a decision; rollback, or
+// a new deploy (confirm refuses: nothing of the release took over, see
+// TestPaused_ConfirmNothingTookOver), then leave no container of the
+// unfinished batch behind.
 func TestRolling_Paused(t *testing.T) {
-	for _, decision := range []string{"rollback", "confirm"} {
+	for _, decision := range []string{"rollback", "deploy again"} {
 		t.Run(decision, func(t *testing.T) {
 			h := newHarnessFor(t, rollingStack("failure_action: pause", "0s"))
 			h.mustDeploy(deploy.Request{})
@@ -427,10 +429,13 @@ func TestRolling_Paused(t *testing.T) {
 				if err != nil || rel.Status != store.StatusRolledBack {
 					t.Fatalf("rollback: %v (%s)", err, rel.Status)
 				}
-			case "confirm":
-				rel, err = h.deployer.Confirm(t.Context(), "hello")
-				if err != nil || rel.Status != store.StatusActive {
-					t.Fatalf("confirm: %v (%s)", err, rel.Status)
+			case "deploy again":
+				if res := h.mustDeploy(deploy.Request{}); res.Release.Number != 3 || res.Release.Note != "no changes" {
+					t.Errorf("release %d after the paused one: note %q, want release 3, no changes", res.Release.Number, res.Release.Note)
+				}
+				if rel = h.release(2); rel.Status != store.StatusSuperseded || rel.Reason != "" ||
+					!strings.HasPrefix(rel.Note, "replaced by the next release after it paused at: wait-ready hello-web-1_new") {
+					t.Errorf("release 2 is %s (note %q, reason %q), want superseded, its note saying where it paused", rel.Status, rel.Note, rel.Reason)
 				}
 			}
 			h.checkServing("hello:1")

@@ -126,11 +126,28 @@ func (c Config) Validate(path string) error {
 	return nil
 }
 
-// Sinks builds the configured sinks, reading secrets with getenv
-// (os.Getenv in the daemon). path prefixes field names in errors.
-func (c Config) Sinks(path string, getenv func(string) string, opts Options) ([]Sink, error) {
+// SinkError says why one configured sink was left out: its
+// configuration could not be completed (an unset *_env variable, a URL
+// cutover will not post to). The message names the field:
+// "x-cutover.notify.webhook.secret_env: $SECRET is not set".
+type SinkError struct {
+	// Sink is "slack", "webhook" or "email".
+	Sink string
+	Err  error
+}
+
+func (e *SinkError) Error() string { return e.Err.Error() }
+func (e *SinkError) Unwrap() error { return e.Err }
+
+// Sinks builds the configured sinks one by one, reading secrets with
+// getenv (os.Getenv in the daemon); path prefixes field names in errors. A
+// sink whose configuration cannot be completed is left out and explained
+// by a *SinkError in skipped: the others are built, so one unset variable
+// does not silence every sink of a stack. A configuration that fails
+// Validate builds nothing.
+func (c Config) Sinks(path string, getenv func(string) string, opts Options) (sinks []Sink, skipped []error) {
 	if err := c.Validate(path); err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
 	kinds := func(own []string) []string {
 		if len(own) > 0 {
@@ -138,55 +155,68 @@ func (c Config) Sinks(path string, getenv func(string) string, opts Options) ([]
 		}
 		return c.On
 	}
-	var sinks []Sink
+	add := func(name string, own []string, build func() (Sink, error)) {
+		sink, err := build()
+		if err != nil {
+			skipped = append(skipped, &SinkError{Sink: name, Err: err})
+			return
+		}
+		sinks = append(sinks, Only(sink, kinds(own)...))
+	}
 	if s := c.Slack; s != nil {
-		url, err := resolve(path+".slack", s.URL, s.URLEnv, getenv)
-		if err != nil {
-			return nil, err
-		}
-		sink, err := NewSlack(url, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s.slack: %w", path, err)
-		}
-		sinks = append(sinks, Only(sink, kinds(s.On)...))
+		add("slack", s.On, func() (Sink, error) {
+			url, err := resolve(path+".slack", s.URL, s.URLEnv, getenv)
+			if err != nil {
+				return nil, err
+			}
+			sink, err := NewSlack(url, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s.slack: %w", path, err)
+			}
+			return sink, nil
+		})
 	}
 	if w := c.Webhook; w != nil {
-		url, err := resolve(path+".webhook", w.URL, w.URLEnv, getenv)
-		if err != nil {
-			return nil, err
-		}
-		secret := ""
-		if w.SecretEnv != "" {
-			if secret = getenv(w.SecretEnv); secret == "" {
-				return nil, fmt.Errorf("%s.webhook.secret_env: $%s is not set", path, w.SecretEnv)
+		add("webhook", w.On, func() (Sink, error) {
+			url, err := resolve(path+".webhook", w.URL, w.URLEnv, getenv)
+			if err != nil {
+				return nil, err
 			}
-		}
-		sink, err := NewWebhook(url, secret, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s.webhook: %w", path, err)
-		}
-		sinks = append(sinks, Only(sink, kinds(w.On)...))
+			secret := ""
+			if w.SecretEnv != "" {
+				if secret = getenv(w.SecretEnv); secret == "" {
+					return nil, fmt.Errorf("%s.webhook.secret_env: $%s is not set", path, w.SecretEnv)
+				}
+			}
+			sink, err := NewWebhook(url, secret, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s.webhook: %w", path, err)
+			}
+			return sink, nil
+		})
 	}
 	if e := c.Email; e != nil {
-		s := EmailSettings{From: e.From, To: e.To, SMTP: e.SMTP, Username: e.Username, TLS: e.TLS}
-		if s.From == "" {
-			s.From = DefaultFrom
-		}
-		if s.SMTP == "" {
-			s.SMTP = DefaultSMTP
-		}
-		if e.PasswordEnv != "" {
-			if s.Password = getenv(e.PasswordEnv); s.Password == "" {
-				return nil, fmt.Errorf("%s.email.password_env: $%s is not set", path, e.PasswordEnv)
+		add("email", e.On, func() (Sink, error) {
+			s := EmailSettings{From: e.From, To: e.To, SMTP: e.SMTP, Username: e.Username, TLS: e.TLS}
+			if s.From == "" {
+				s.From = DefaultFrom
 			}
-		}
-		sink, err := NewEmail(s, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s.email.%w", path, err)
-		}
-		sinks = append(sinks, Only(sink, kinds(e.On)...))
+			if s.SMTP == "" {
+				s.SMTP = DefaultSMTP
+			}
+			if e.PasswordEnv != "" {
+				if s.Password = getenv(e.PasswordEnv); s.Password == "" {
+					return nil, fmt.Errorf("%s.email.password_env: $%s is not set", path, e.PasswordEnv)
+				}
+			}
+			sink, err := NewEmail(s, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s.email.%w", path, err)
+			}
+			return sink, nil
+		})
 	}
-	return sinks, nil
+	return sinks, skipped
 }
 
 func checkKinds(path string, kinds []string) error {

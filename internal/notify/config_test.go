@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -29,12 +30,15 @@ func TestConfig_Errors(t *testing.T) {
 		{"bad address", Config{Email: &EmailConfig{To: []string{"nobody"}}}, `x.email.to: "nobody" is not an email address`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			_, err := tc.cfg.Sinks("x", getenv, Options{})
-			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			sinks, skipped := tc.cfg.Sinks("x", getenv, Options{})
+			if len(sinks) != 0 || len(skipped) != 1 {
+				t.Fatalf("built %d sinks, skipped %v; want none built and one error", len(sinks), skipped)
+			}
+			if err := skipped[0]; !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("err = %v\nwant %s", err, tc.want)
 			}
-			if strings.Contains(err.Error(), "/services/T/B/x") {
-				t.Errorf("error shows a webhook secret: %v", err)
+			if strings.Contains(skipped[0].Error(), "/services/T/B/x") {
+				t.Errorf("error shows a webhook secret: %v", skipped[0])
 			}
 		})
 	}
@@ -44,9 +48,9 @@ func TestConfig_FiltersAndShorthand(t *testing.T) {
 	cfg := Shorthand("https://hooks.slack.com/services/T/B/x", "https://ci.example.com/hook", "ops@example.com, dev@example.com")
 	cfg.On = []string{KindFailure, KindRollback}
 	cfg.Webhook.On = []string{KindSuccess}
-	sinks, err := cfg.Sinks("x", func(string) string { return "" }, Options{})
-	if err != nil {
-		t.Fatal(err)
+	sinks, skipped := cfg.Sinks("x", func(string) string { return "" }, Options{})
+	if len(skipped) > 0 {
+		t.Fatal(skipped)
 	}
 	got := map[string][]string{}
 	for _, s := range sinks {
@@ -67,5 +71,40 @@ func TestConfig_FiltersAndShorthand(t *testing.T) {
 	}
 	if (Config{}).Empty() != true || cfg.Empty() {
 		t.Error("Empty is wrong")
+	}
+}
+
+// One sink whose variable is unset leaves that sink out, not the others.
+func TestConfig_SkipsOnlyTheSinkThatCannotBeBuilt(t *testing.T) {
+	slack := newReceiver(t)
+	cfg := Config{
+		Slack:   &SlackConfig{URL: slack.URL + "/services/T/B/x"},
+		Webhook: &WebhookConfig{URL: "https://ci.example.com/hook", SecretEnv: "UNSET_HOOK_SECRET"},
+		Email:   &EmailConfig{To: []string{"ops@example.com"}, Username: "u", PasswordEnv: "UNSET_PW"},
+	}
+	sinks, skipped := cfg.Sinks("x-cutover.notify", func(string) string { return "" }, testOptions(nil))
+	want := map[string]string{
+		"webhook": "x-cutover.notify.webhook.secret_env: $UNSET_HOOK_SECRET is not set",
+		"email":   "x-cutover.notify.email.password_env: $UNSET_PW is not set",
+	}
+	if len(skipped) != len(want) {
+		t.Fatalf("skipped %v, want webhook and email", skipped)
+	}
+	for _, err := range skipped {
+		var se *SinkError
+		if !errors.As(err, &se) || want[se.Sink] != err.Error() {
+			t.Errorf("skipped %T %q, want a *SinkError of %v", err, err, want)
+		}
+	}
+	if len(sinks) != 1 || !strings.HasPrefix(sinks[0].Name(), "slack ") {
+		t.Fatalf("built %d sinks, want slack alone", len(sinks))
+	}
+	n := New(sinks, testOptions(nil))
+	n.Notify(Event{Kind: KindStart, Stack: "hello", Release: 1})
+	if err := n.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(slack.requests()); got != 1 {
+		t.Errorf("slack got %d messages, want the start", got)
 	}
 }

@@ -39,7 +39,9 @@ type Event struct {
 	// (a reference, pinned to a digest where known).
 	Images   map[string]string
 	Strategy string
-	// Trigger says who or what started the release ("cli", "dockerhub" …).
+	// Trigger says who or what started the release, as the release
+	// records it: "cli", "api", "webhook:dockerhub", "check",
+	// "rollback --to 2" ….
 	Trigger string
 	// Duration is how long the release took (zero for start).
 	Duration time.Duration
@@ -59,25 +61,28 @@ type eventJSON struct {
 	Strategy   string            `json:"strategy,omitempty"`
 	Trigger    string            `json:"trigger,omitempty"`
 	Duration   string            `json:"duration,omitempty"`
-	DurationMS int64             `json:"duration_ms"`
+	DurationMS int64             `json:"duration_ms,omitempty"`
 	Reason     string            `json:"reason,omitempty"`
 	Time       time.Time         `json:"time"`
 }
 
 // MarshalJSON encodes the event with stable snake_case field names:
 // kind, stack, release, images, strategy, trigger, duration ("6.1s"),
-// duration_ms, reason and time (RFC 3339, UTC).
+// duration_ms, reason and time (RFC 3339, UTC). duration and duration_ms
+// come together, and neither for an event without a duration (start): a
+// receiver must not read 0 ms as a release that took no time.
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := eventJSON{
 		Kind: e.Kind, Stack: e.Stack, Release: e.Release, Images: e.Images,
-		Strategy: e.Strategy, Trigger: e.Trigger, DurationMS: e.Duration.Milliseconds(),
-		Reason: e.Reason, Time: e.Time.UTC(),
+		Strategy: e.Strategy, Trigger: e.Trigger, Reason: e.Reason, Time: e.Time.UTC(),
 	}
 	if j.Images == nil {
 		j.Images = map[string]string{}
 	}
 	if e.Duration > 0 {
 		j.Duration = roundDuration(e.Duration).String()
+		// At least 1: a release shorter than a millisecond still had a duration.
+		j.DurationMS = max(e.Duration.Milliseconds(), 1)
 	}
 	return json.Marshal(j)
 }

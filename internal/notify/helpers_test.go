@@ -105,7 +105,7 @@ func (r *receiver) requests() []request {
 // failureEvent is a typical failed release.
 func failureEvent() Event {
 	return Event{
-		Kind: KindFailure, Stack: "hello", Release: 3, Strategy: "rolling", Trigger: "dockerhub",
+		Kind: KindFailure, Stack: "hello", Release: 3, Strategy: "rolling", Trigger: "webhook:dockerhub",
 		Images:   map[string]string{"web": "myorg/web:1.4.3", "worker": "myorg/worker:1.4.3"},
 		Duration: 6140 * time.Millisecond,
 		Reason:   "container hello-web-1 is unhealthy: GET /healthz: 500",

@@ -12,7 +12,7 @@ func TestText_FailedRelease(t *testing.T) {
 		"Stack:     hello\n" +
 		"Release:   3\n" +
 		"Strategy:  rolling\n" +
-		"Trigger:   dockerhub\n" +
+		"Trigger:   webhook:dockerhub\n" +
 		"Duration:  6.1s\n" +
 		"Time:      2026-11-22 04:46:03 UTC\n" +
 		"Images:\n" +
@@ -51,7 +51,7 @@ func TestEvent_JSONFieldNamesAreStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"kind":"failure","stack":"hello","release":3,"images":{"web":"myorg/web:1.4.3","worker":"myorg/worker:1.4.3"},` +
-		`"strategy":"rolling","trigger":"dockerhub","duration":"6.1s","duration_ms":6140,` +
+		`"strategy":"rolling","trigger":"webhook:dockerhub","duration":"6.1s","duration_ms":6140,` +
 		`"reason":"container hello-web-1 is unhealthy: GET /healthz: 500","time":"2026-11-22T04:46:03Z"}`
 	if string(got) != want {
 		t.Errorf("JSON:\n%s\nwant:\n%s", got, want)
@@ -62,5 +62,28 @@ func TestEvent_JSONFieldNamesAreStable(t *testing.T) {
 	}
 	if back.Duration != 6140*time.Millisecond || back.Images["worker"] != "myorg/worker:1.4.3" || !back.Time.Equal(failureEvent().Time) {
 		t.Errorf("round trip = %+v", back)
+	}
+}
+
+// A start has no duration: the webhook's body carries neither duration nor
+// duration_ms (0 would read as a release that took no time).
+func TestEvent_JSONWithoutDuration(t *testing.T) {
+	start := failureEvent()
+	start.Kind, start.Duration, start.Reason = KindStart, 0, ""
+	got, err := json.Marshal(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(got, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"duration", "duration_ms", "reason"} {
+		if v, ok := fields[k]; ok {
+			t.Errorf("start event has %s = %v: %s", k, v, got)
+		}
+	}
+	if fields["kind"] != "start" || fields["trigger"] != "webhook:dockerhub" {
+		t.Errorf("start event = %s", got)
 	}
 }

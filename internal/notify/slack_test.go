@@ -66,7 +66,7 @@ func TestSlack_RetriesUntilDelivered(t *testing.T) {
 	all := p.all()
 	for _, want := range []string{
 		"*hello: release 3 failed after 6.1s (rolling)*",
-		"*Stack*\nhello", "*Release*\n3", "*Strategy*\nrolling", "*Trigger*\ndockerhub", "*Duration*\n6.1s",
+		"*Stack*\nhello", "*Release*\n3", "*Strategy*\nrolling", "*Trigger*\nwebhook:dockerhub", "*Duration*\n6.1s",
 		"*Images*\n`web` myorg/web:1.4.3\n`worker` myorg/worker:1.4.3",
 		"*Reason*\n```container hello-web-1 is unhealthy: GET /healthz: 500```",
 		"2026-11-22 04:46:03 UTC",

@@ -43,7 +43,7 @@ func TestWebhook_SignedJSONWithRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]any{
-		"kind": "failure", "stack": "hello", "release": 3.0, "strategy": "rolling", "trigger": "dockerhub",
+		"kind": "failure", "stack": "hello", "release": 3.0, "strategy": "rolling", "trigger": "webhook:dockerhub",
 		"duration": "6.1s", "duration_ms": 6140.0, "reason": "container hello-web-1 is unhealthy: GET /healthz: 500",
 		"time": "2026-11-22T04:46:03Z",
 	} {

@@ -202,6 +202,18 @@ func TestRollbackPlan_Golden(t *testing.T) {
 	golden(t, "rollback", p.String())
 }
 
+// A release that replaced an uncolored one (rolling → blue-green) has no
+// standby: the refusal names the command that goes back, release number
+// included.
+func TestRollbackPlan_NoStandbySaysHowToGoBack(t *testing.T) {
+	rolled1 := want(t, "1", 1, "")
+	green2 := want(t, "2", 2, strategies.ColorGreen)
+	_, err := bluegreen.RollbackPlan(running(green2, 2, "running"), rolled1, 2, strategies.ColorGreen)
+	if err == nil || !strings.Contains(err.Error(), "cutover rollback "+rolled1.Stack+" --to 1") {
+		t.Fatalf("RollbackPlan = %v, want a refusal naming cutover rollback %s --to 1", err, rolled1.Stack)
+	}
+}
+
 func TestPlan_Refuses(t *testing.T) {
 	tests := []struct {
 		desc, yaml, says string

@@ -2,6 +2,7 @@ package bluegreen
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/rolling"
@@ -14,7 +15,11 @@ import (
 // services the release rolled are rolled back in place.
 func RollbackPlan(current strategies.Snapshot, prev strategies.Desired, release int, newColor string) (*strategies.Plan, error) {
 	if prev.Color == "" || prev.Color == newColor {
-		return nil, fmt.Errorf("release %d replaced a release that did not run in a color of its own: no standby to switch back to; redeploy it with cutover rollback --to", release)
+		to := "N"
+		if prev.Release > 0 {
+			to = strconv.Itoa(prev.Release)
+		}
+		return nil, fmt.Errorf("release %d replaced a release that did not run in a color of its own: no standby to switch back to; redeploy that one with cutover rollback %s --to %s", release, prev.Stack, to)
 	}
 	p := &strategies.Plan{Stack: prev.Stack, Release: release, Strategy: "rollback", Color: prev.Color, Failure: map[string]strategies.FailurePolicy{}}
 	colored, shared := split(prev)

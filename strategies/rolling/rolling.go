@@ -137,7 +137,7 @@ func effectiveOrder(svc strategies.Service, pol strategies.UpdatePolicy) (order,
 	if !pol.AllowStopFirst {
 		return "", "", fmt.Errorf("service %s publishes host port %s: start-first would run two containers on one port. "+
 			"Roll it stop-first (--order stop-first, or deploy.update_config.order), or allow the fallback "+
-			"(--allow-stop-first, or x-cutover.rolling.allow_stop_first: true); a router lifts this", svc.Name, ports)
+			"(--allow-stop-first, or x-cutover.rolling.allow_stop_first: true), or route it (x-cutover.router: proxy with cutover serve, or nginx), which lifts this", svc.Name, ports)
 	}
 	return "stop-first", fmt.Sprintf("service %s publishes host port %s: rolling stop-first instead of start-first (allowed)", svc.Name, ports), nil
 }
