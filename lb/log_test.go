@@ -1,32 +1,16 @@
 package lb
 
 import (
-	"bytes"
 	"context"
+	"github.com/cutover/cutover/internal/syncbuf"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 )
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer = syncbuf.Buffer
 
 // Closing a listener on purpose (RemoveRoute, moving a route, Close) is not
 // a failure, and must not be logged as one.

@@ -1,9 +1,9 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/cutover/cutover/internal/syncbuf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -213,19 +213,4 @@ func TestNotifications_UnsetVariableSkipsOnlyItsSink(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
