@@ -505,12 +505,23 @@ func TestDeploy_StackLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := len(h.fake.Calls())
+	events := h.events()
 
 	for _, wait := range []time.Duration{0, 20 * time.Millisecond} {
 		_, err = h.deploy(t.Context(), deploy.Request{Images: map[string]string{"web": "hello:2"}, LockWait: wait})
 		if !errors.Is(err, store.ErrStackLocked) {
 			t.Fatalf("lock wait %s: deploy error %v, want one wrapping store.ErrStackLocked", wait, err)
 		}
+	}
+	// With --lock-wait the user is told what the deploy waits for.
+	var said []string
+	for _, e := range events() {
+		if e.Kind == deploy.KindMessage {
+			said = append(said, e.Message)
+		}
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "being deployed by release 7") || !strings.Contains(said[0], "waiting up to 20ms for it (--lock-wait)") {
+		t.Errorf("messages %q, want one saying the deploy waits up to 20ms for release 7", said)
 	}
 	if got := h.releaseCount(); got != 1 {
 		t.Errorf("%d releases after a locked deploy, want 1", got)

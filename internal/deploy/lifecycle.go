@@ -495,10 +495,14 @@ func (d *Deployer) Unlock(ctx context.Context, stack string, force bool) (store.
 func (d *Deployer) lock(ctx context.Context, stack string, release int, wait time.Duration) (store.Lock, error) {
 	host, _ := os.Hostname()
 	l := store.Lock{Stack: stack, Release: release, PID: os.Getpid(), Host: host}
-	if wait > 0 {
-		return d.Store.AcquireWait(ctx, l, wait)
+	got, err := d.Store.Acquire(ctx, l)
+	if wait <= 0 || !errors.Is(err, store.ErrStackLocked) {
+		return got, err
 	}
-	return d.Store.Acquire(ctx, l)
+	// Say why nothing happens yet: the wait may last minutes.
+	d.emit(Event{Stack: stack, Kind: KindMessage, Status: "info",
+		Message: fmt.Sprintf("%s; waiting up to %s for it (--lock-wait)", firstLine(err.Error()), wait)})
+	return d.Store.AcquireWait(ctx, l, wait)
 }
 
 func (d *Deployer) unlock(ctx context.Context, l store.Lock) {
