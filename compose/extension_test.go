@@ -249,6 +249,21 @@ func TestLoad_ExtensionErrors(t *testing.T) {
 			want:     []string{"override.yaml", "services.web.x-cutover.shard"},
 		},
 		{
+			desc:  "a word where a number goes",
+			stack: "{rolling: {batch_size: two}}",
+			want:  []string{"stack.yaml", `x-cutover.rolling.batch_size: want a whole number, got "two"`},
+		},
+		{
+			desc:    "a list where a mapping goes",
+			service: "{route: [80]}",
+			want:    []string{"stack.yaml", "services.web.x-cutover.route: expected a map"},
+		},
+		{
+			desc:  "a block that is not a mapping",
+			stack: "rolling",
+			want:  []string{"stack.yaml", `x-cutover: must be a mapping, got "rolling"`},
+		},
+		{
 			desc:  "invalid strategy",
 			stack: "{strategy: blue-green}",
 			want:  []string{"stack.yaml", "x-cutover.strategy", `"blue-green"`},

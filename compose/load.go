@@ -85,16 +85,16 @@ func newStack(project *types.Project, where string) (*Stack, error) {
 	var err error
 	st := &Stack{Name: project.Name, Project: project, Services: map[string]ServiceExtension{}}
 
-	if st.Ext, err = decodeStackExtension(project.Extensions[ExtensionKey]); err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", where, ExtensionKey, err)
+	if st.Ext, err = decodeStackExtension(project.Extensions[ExtensionKey], ExtensionKey); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if err := st.Ext.Validate(ExtensionKey); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	for name, svc := range project.Services {
-		ext, err := decodeServiceExtension(svc.Extensions[ExtensionKey])
+		ext, err := decodeServiceExtension(svc.Extensions[ExtensionKey], "services."+name+"."+ExtensionKey)
 		if err != nil {
-			return nil, fmt.Errorf("%s: services.%s.%s: %w", where, name, ExtensionKey, err)
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if err := ext.Validate("services." + name + "." + ExtensionKey); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
