@@ -489,6 +489,11 @@ func TestLoad_Errors(t *testing.T) {
 			want:  []string{"compose.yaml", "web", "image", "build"},
 		},
 		{
+			desc:  "container_name with several replicas",
+			files: map[string]string{"compose.yaml": "name: shop\nservices:\n  web:\n    image: web\n    container_name: web\n    deploy: {replicas: 2}\n"},
+			want:  []string{"compose.yaml", "container_name", "must be unique"},
+		},
+		{
 			desc:  "an unknown compose key",
 			files: map[string]string{"compose.yaml": "name: shop\nservices:\n  web:\n    image: web\n    imgae: typo\n"},
 			want:  []string{"compose.yaml", "imgae"},
