@@ -14,6 +14,9 @@ import (
 // carry a token. Each URL keeps its scheme and host
 // (http://127.0.0.1:47998/***, as the logs show it); a password, secret or
 // token given inline becomes "***". *_env fields name variables and stay.
+// Service environment variables whose name says they hold a credential
+// (DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY …) show "***" too: status
+// -o json ends up in CI logs.
 //
 // The release record itself keeps the real values: redeploys, rollback --to
 // and the daemon's notifiers need them. A spec that is not a JSON object is
@@ -26,11 +29,9 @@ func RedactSpec(spec json.RawMessage) json.RawMessage {
 	if err := json.Unmarshal(spec, &model); err != nil || model == nil {
 		return nil
 	}
+	redactEnvironment(model)
 	ext, _ := model[ExtensionKey].(map[string]any)
 	block, _ := ext["notify"].(map[string]any)
-	if block == nil {
-		return spec
-	}
 	for key, sink := range block {
 		switch key {
 		case "slack", "webhook":
@@ -75,11 +76,27 @@ func redactSink(sink any, isURL bool) any {
 	return sink
 }
 
-// secretKey reports whether a field written inline would hold a credential.
-// Today's blocks take credentials only by variable (*_env), so this guards
-// the spec against fields a future block might add.
+// redactEnvironment replaces the values of the services' environment
+// variables that secretKey names a credential.
+func redactEnvironment(model map[string]any) {
+	services, _ := model["services"].(map[string]any)
+	for _, svc := range services {
+		m, _ := svc.(map[string]any)
+		env, _ := m["environment"].(map[string]any)
+		for k, v := range env {
+			if v != nil && secretKey(strings.ToLower(k)) {
+				env[k] = "***"
+			}
+		}
+	}
+}
+
+// secretKey reports whether a field (lower case) would hold a credential.
+// x-cutover blocks take credentials only by variable (*_env), so there it
+// guards against fields a future block might add; in environment it is
+// what the name of a variable says.
 func secretKey(k string) bool {
-	for _, w := range []string{"password", "secret", "token", "credential"} {
+	for _, w := range []string{"password", "passwd", "secret", "token", "credential", "api_key", "apikey", "private_key", "access_key"} {
 		if strings.Contains(k, w) {
 			return true
 		}

@@ -108,3 +108,48 @@ func TestRedactSpec_WithoutSecrets(t *testing.T) {
 		t.Errorf("a spec that is not an object came back: %s", got)
 	}
 }
+
+// Environment variables whose name says credential are hidden in what
+// status and the API show; the others, and the record, keep their values.
+func TestRedactSpec_HidesSecretEnvironment(t *testing.T) {
+	st := loadYAML(t, `
+services:
+  web:
+    image: myorg/web:1.4.3
+    environment:
+      DB_PASSWORD: hunter2
+      STRIPE_API_KEY: sk_live_ENVSECRET
+      AWS_SECRET_ACCESS_KEY: AWSENVSECRET
+      GITHUB_TOKEN: ghp_TOKENSECRET
+      LOG_LEVEL: debug
+      DB_HOST: db
+`)
+	spec, err := st.Spec(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := RedactSpec(spec)
+	for _, secret := range []string{"hunter2", "ENVSECRET", "AWSENVSECRET", "TOKENSECRET"} {
+		if bytes.Contains(shown, []byte(secret)) {
+			t.Errorf("redacted spec shows %s:\n%s", secret, shown)
+		}
+	}
+	var model struct {
+		Services map[string]struct {
+			Environment map[string]*string `json:"environment"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal(shown, &model); err != nil {
+		t.Fatal(err)
+	}
+	env := model.Services["web"].Environment
+	for k, want := range map[string]string{"DB_PASSWORD": "***", "STRIPE_API_KEY": "***", "AWS_SECRET_ACCESS_KEY": "***",
+		"GITHUB_TOKEN": "***", "LOG_LEVEL": "debug", "DB_HOST": "db"} {
+		if got := env[k]; got == nil || *got != want {
+			t.Errorf("environment %s shown as %v, want %q", k, got, want)
+		}
+	}
+	if !bytes.Contains(spec, []byte("hunter2")) {
+		t.Error("the recorded spec lost its values")
+	}
+}
