@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-
-	"github.com/compose-spec/compose-go/v2/loader"
-	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // allProfiles is compose-go's profile that enables every service.
@@ -22,8 +19,8 @@ const allProfiles = "*"
 //
 // The spec holds exactly the services that were enabled when the stack was
 // loaded (--profile, COMPOSE_PROFILES), but they still say `profiles:` and
-// the active profiles are not part of the model; so every profile is
-// enabled here, else a service of a profile would be dropped.
+// the active profiles are not part of the model; so LoadSpec enables every
+// profile, else a service of a profile would be dropped.
 //
 // The project's compose files are not part of the model either, so the
 // com.docker.compose.project.config_files label and the stack record would
@@ -41,20 +38,10 @@ func LoadRemote(ctx context.Context, name, workingDir string, configFiles []stri
 	if len(spec) == 0 {
 		return nil, fmt.Errorf("release of %s has no recorded spec", name)
 	}
-	where := "release spec of " + name
-	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
-		WorkingDir:  workingDir,
-		ConfigFiles: []types.ConfigFile{{Filename: where, Content: spec}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) {
-		o.SetProjectName(name, true)
-		o.SkipInterpolation = true
-		o.ResolvePaths = false
-		o.Profiles = []string{allProfiles}
-	})
+	st, err := LoadSpec(ctx, name, workingDir, spec)
 	if err != nil {
-		return nil, fmt.Errorf("loading release spec of %s: %w", name, err)
+		return nil, err
 	}
-	project.ComposeFiles = slices.Clone(configFiles)
-	return newStack(project, where)
+	st.Project.ComposeFiles = slices.Clone(configFiles)
+	return st, nil
 }

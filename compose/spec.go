@@ -44,7 +44,9 @@ func (s *Stack) Spec(images map[string]string) (json.RawMessage, error) {
 }
 
 // LoadSpec loads a recorded release spec back into a Stack. The spec is
-// already interpolated and its paths resolved, so neither is done again.
+// already interpolated and its paths resolved, so neither is done again,
+// and it holds exactly the services that were enabled, so every one of
+// them is enabled again whatever profiles they name.
 func LoadSpec(ctx context.Context, name, workingDir string, spec json.RawMessage) (*Stack, error) {
 	if len(spec) == 0 {
 		return nil, fmt.Errorf("release of %s has no recorded spec", name)
@@ -57,6 +59,7 @@ func LoadSpec(ctx context.Context, name, workingDir string, spec json.RawMessage
 		o.SetProjectName(name, true)
 		o.SkipInterpolation = true
 		o.ResolvePaths = false
+		o.Profiles = []string{allProfiles}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading release spec of %s: %w", name, err)
