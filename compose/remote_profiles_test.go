@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
@@ -82,5 +83,29 @@ func TestLoadRemote_KeepsServicesOfActiveProfiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A recorded spec loads without the env files it came from: their
+// variables are in the spec already, and a release must deploy again
+// (rollback --to N, a redeploy) after its env file was deleted or changed.
+func TestLoadSpec_NeedsNoEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	env := writeFile(t, dir, "web.env", "GREETING=from-the-file\n")
+	f := writeFile(t, dir, "compose.yaml", "name: shop\nservices:\n  web:\n    image: web\n    env_file: [web.env]\n")
+	st := mustLoad(t, LoadOptions{Files: []string{f}})
+	spec, err := st.Spec(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(env); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadRemote(context.Background(), "shop", dir, []string{f}, spec)
+	if err != nil {
+		t.Fatalf("loading the recorded spec after its env file was deleted: %v", err)
+	}
+	if v := back.Project.Services["web"].Environment["GREETING"]; v == nil || *v != "from-the-file" {
+		t.Errorf("GREETING = %v, want the value the release ran with", v)
 	}
 }

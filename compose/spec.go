@@ -44,9 +44,10 @@ func (s *Stack) Spec(images map[string]string) (json.RawMessage, error) {
 }
 
 // LoadSpec loads a recorded release spec back into a Stack. The spec is
-// already interpolated and its paths resolved, so neither is done again,
-// and it holds exactly the services that were enabled, so every one of
-// them is enabled again whatever profiles they name.
+// already interpolated, its paths resolved and its env and label files
+// read, so none of that is done again, and it holds exactly the services
+// that were enabled, so every one of them is enabled again whatever
+// profiles they name.
 func LoadSpec(ctx context.Context, name, workingDir string, spec json.RawMessage) (*Stack, error) {
 	if len(spec) == 0 {
 		return nil, fmt.Errorf("release of %s has no recorded spec", name)
@@ -60,6 +61,12 @@ func LoadSpec(ctx context.Context, name, workingDir string, spec json.RawMessage
 		o.SkipInterpolation = true
 		o.ResolvePaths = false
 		o.Profiles = []string{allProfiles}
+		// env_file and label_file were read when the stack was loaded:
+		// their values are in environment and labels already. Reading them
+		// again would fail for a file deleted since the release (rollback
+		// --to N) and mix in what a changed file says now.
+		o.SkipResolveEnvironment = true
+		o.SkipResolveLabels = true
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading release spec of %s: %w", name, err)

@@ -43,8 +43,14 @@ func (m *RouterMux) checkMove(ctx context.Context, st *compose.Stack, r lb.Route
 		return nil
 	}
 	prev, err := servingStack(ctx, m.store, st.Name)
-	if err != nil || prev == nil {
-		return err
+	if err != nil {
+		// Not knowing where the routes are must not stop a deploy that
+		// may well keep its router: the router itself refuses a clash.
+		m.log.Warn("router move check skipped: the serving release cannot be read", "stack", st.Name, "error", err)
+		return nil
+	}
+	if prev == nil {
+		return nil
 	}
 	was := routingOf(prev)
 	now := kindOf(r)
