@@ -30,9 +30,13 @@ func isPaused(rel store.Release) bool {
 }
 
 // confirmSteps decodes the confirm steps a release stored. For a paused
-// release, removals of containers that do not exist are dropped: its plan
-// listed the <name>_old of every replica it meant to replace, and the
-// roll stopped before it made most of them.
+// release only removals of what the roll really retired are kept: its plan
+// listed the <name>_old of every replica it meant to replace, and the roll
+// stopped before it made most of them; and it listed the replicas beyond
+// the new count, dropped services and old colors, which it would have
+// drained and stopped after its batches, so the pause left them running
+// and serving. A container that does not exist, or still runs under its
+// compose name, is not removed.
 func (d *Deployer) confirmSteps(ctx context.Context, rel store.Release) ([]strategies.Step, error) {
 	var steps []strategies.Step
 	if len(rel.Confirm) > 0 {
@@ -46,8 +50,14 @@ func (d *Deployer) confirmSteps(ctx context.Context, rel store.Release) ([]strat
 	kept := steps[:0]
 	for _, s := range steps {
 		if s.Action == strategies.ActionRemove {
-			if _, err := d.Engine.InspectContainer(ctx, s.Container); errors.Is(err, engine.ErrNotFound) {
+			c, err := d.Engine.InspectContainer(ctx, s.Container)
+			switch {
+			case errors.Is(err, engine.ErrNotFound):
 				continue
+			case err != nil:
+				return nil, fmt.Errorf("inspecting %s: %w", s.Container, err)
+			case c.Running() && !strategies.IsTemporaryName(c.Name):
+				continue // never drained: it still serves
 			}
 		}
 		kept = append(kept, s)

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -182,5 +184,45 @@ func TestDryRun_AwaitingConfirm(t *testing.T) {
 	}
 	if got, want := dry.Plan.String(), res.Plan.String(); got != want {
 		t.Errorf("dry-run plan:\n%s\nthe deploy's plan:\n%s", got, want)
+	}
+}
+
+// A paused release never drained what it would have retired after its
+// batches (here the cache service its file dropped): confirming it must
+// not force-remove that still-serving container.
+func TestPaused_ConfirmKeepsWhatStillServes(t *testing.T) {
+	h := newHarnessFor(t, rollingStack("failure_action: pause", "0s"))
+	h.mustDeploy(deploy.Request{})
+	// Release 2 drops the cache service and rolls web to hello:2, which
+	// turns sick at its second replica.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	without := strings.Replace(rollingStack("failure_action: pause", "0s"),
+		"  cache:\n    image: redis:7\n    volumes:\n      - cachedata:/data\n", "", 1)
+	if err := os.WriteFile(file, []byte(without), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := compose.Load(t.Context(), compose.LoadOptions{Files: []string{file}, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.setOnStep(func(e deploy.Event) {
+		if e.Action == "wait-ready" && e.Target == "hello-web-2_new" && e.Status == "started" {
+			h.fake.UpdateContainer("hello-web-2_new", func(c *engine.Container) { c.Health, c.HealthOutput = "unhealthy", "probe failed" })
+		}
+	})
+	if _, err := h.deploy(t.Context(), deploy.Request{Stack: st, Images: map[string]string{"web": "hello:2"}}); !errors.Is(err, deploy.ErrPaused) {
+		t.Fatalf("release 2: %v, want paused", err)
+	}
+	h.setOnStep(nil)
+	if c := h.container("hello-cache-1"); !c.Running() {
+		t.Fatalf("hello-cache-1 is %s after the pause, want still running", c.State)
+	}
+
+	if _, err := h.deployer.Confirm(t.Context(), "hello"); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	if c, ok := h.fake.Container("hello-cache-1"); !ok || !c.Running() {
+		t.Errorf("confirm of the paused release removed or stopped hello-cache-1, which still served (present %t)", ok)
 	}
 }
