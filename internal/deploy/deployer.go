@@ -148,7 +148,6 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	for _, field := range st.Unsupported() {
 		d.emit(Event{Stack: st.Name, Kind: KindMessage, Status: "warning", Message: field + " is not supported by cutover yet and is ignored"})
 	}
-	d.useStack(st)
 	refs := imageRefs(st, req.Images)
 	if err := d.validatePlan(ctx, st, strategy, refs, req.Overrides); err != nil && !(req.DryRun && errors.Is(err, ErrNoRouter)) {
 		return Result{}, err
@@ -172,6 +171,9 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 
+	if m, ok := d.Router.(*RouterMux); ok {
+		m.Learn(ctx, st.Name)
+	}
 	// A release still awaiting confirmation is confirmed before the next
 	// (or superseded, when nothing of it took over: see beforeNext).
 	first, err := d.beforeNext(ctx, st.Name)
@@ -184,6 +186,12 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 			return Result{}, fmt.Errorf("confirming release %d first: %w", first.rel.Number, err)
 		}
 	}
+
+	// From here on the stack's routes are served as this release says:
+	// told only now, under the lock, so that checking a deploy that is
+	// then refused (or a dry run) never redirects a running release's
+	// route calls.
+	d.useStack(st)
 
 	trigger := req.Trigger
 	if trigger == "" {
@@ -534,7 +542,7 @@ func (d *Deployer) validatePlan(ctx context.Context, st *compose.Stack, strategy
 	if err != nil {
 		return BadInput(err.Error())
 	}
-	if err := d.checkRouter(plan); err != nil {
+	if err := d.checkRouter(st, plan); err != nil {
 		return err
 	}
 	return d.checkMove(ctx, st, plan)

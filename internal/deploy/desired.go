@@ -90,17 +90,24 @@ func (d *Deployer) observe(ctx context.Context, stack string) (strategies.Snapsh
 // checkRouter refuses a plan that needs a router that does not run here
 // (the proxy or the built-in DNS server without the daemon) or cannot be
 // used (an RFC 2136 key that cannot be read), before anything is recorded.
-func (d *Deployer) checkRouter(plan *strategies.Plan) error {
+func (d *Deployer) checkRouter(st *compose.Stack, plan *strategies.Plan) error {
 	if !needsRouter(plan.Steps) {
 		return nil
 	}
 	checker, canCheck := d.Router.(interface{ CanRoute(lb.Route) error })
+	checkerFor, canCheckFor := d.Router.(interface {
+		CanRouteFor(*compose.Stack, lb.Route) error
+	})
 	for _, s := range plan.Steps {
 		switch {
 		case s.Route == nil:
 		case d.Router == nil:
 			return noRouter{fmt.Sprintf("route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
 				s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)}
+		case canCheckFor && st != nil:
+			if err := checkerFor.CanRouteFor(st, s.Route.Route); err != nil {
+				return err
+			}
 		case canCheck:
 			if err := checker.CanRoute(s.Route.Route); err != nil {
 				return err

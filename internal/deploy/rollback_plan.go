@@ -37,7 +37,7 @@ func (d *Deployer) rollbackPlan(ctx context.Context, st *compose.Stack, prev, wa
 	if err != nil {
 		return nil, BadInput(err.Error())
 	}
-	if err := d.checkRouter(plan); err != nil {
+	if err := d.checkRouter(st, plan); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -35,9 +35,9 @@ func (d *Deployer) checkMove(ctx context.Context, st *compose.Stack, plan *strat
 }
 
 // checkMove refuses r when the stack's serving release routed it with
-// another kind of router that still has it. The stack's routing goes back
-// to the serving release's, so that later calls (down, status) find the
-// route where it is.
+// another kind of router that still has it. It changes nothing in the mux
+// (a deploy tells it the stack's routing only once it holds the lock), so
+// later calls (down, status) find the route where it is.
 func (m *RouterMux) checkMove(ctx context.Context, st *compose.Stack, r lb.Route) error {
 	if m.store == nil {
 		return nil
@@ -64,7 +64,6 @@ func (m *RouterMux) checkMove(ctx context.Context, st *compose.Stack, r lb.Route
 	if _, err := old.Targets(ctx, r.Name); err != nil { // lb.ErrNoRoute: it has no such route
 		return nil
 	}
-	m.UseStack(prev)
 	return BadInput(fmt.Sprintf("%s.router: route %s is served by router %s now and this release would serve it with %s; "+
 		"cutover cannot move a live route between routers (both would need it at once): keep router %s, "+
 		"or run `cutover down %s` and deploy again (traffic stops in between)",

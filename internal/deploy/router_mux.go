@@ -160,6 +160,16 @@ func storedStack(ctx context.Context, s *store.Store, name string) (*compose.Sta
 	return nil, fmt.Errorf("stack %s: no release with a recorded spec", name)
 }
 
+// Learn makes sure the mux knows how stack's routes are served now: from
+// its latest recorded release when nothing told it yet (a fresh CLI
+// process), so that settling the release awaiting confirmation reaches
+// the routes where they are.
+func (m *RouterMux) Learn(ctx context.Context, stack string) {
+	if _, known := m.routing(stack); !known {
+		m.UseStored(ctx, stack)
+	}
+}
+
 // routing returns how the stack of a route (or the stack itself) is served.
 func (m *RouterMux) routing(name string) (stackRouting, bool) {
 	stack, _, _ := strings.Cut(name, "/")
@@ -174,10 +184,22 @@ func (m *RouterMux) routing(name string) (stackRouting, bool) {
 // needs the daemon (ErrNoRouter); an RFC 2136 route needs its TSIG key.
 func (m *RouterMux) CanRoute(r lb.Route) error {
 	sr, known := m.routing(r.Name)
-	kind := kindOf(r)
 	if !known {
-		sr = stackRouting{kind: kind}
+		sr = stackRouting{kind: kindOf(r)}
 	}
+	return m.canRoute(sr, r)
+}
+
+// CanRouteFor is CanRoute for a route of st as st's x-cutover block says
+// to serve it, before (and without) the mux learning it: a deploy checks
+// its plan before it holds the stack's lock, and must not change where a
+// release still running sends its route calls.
+func (m *RouterMux) CanRouteFor(st *compose.Stack, r lb.Route) error {
+	return m.canRoute(routingOf(st), r)
+}
+
+func (m *RouterMux) canRoute(sr stackRouting, r lb.Route) error {
+	kind := kindOf(r)
 	switch {
 	case kind == compose.RouterProxy && m.proxy == nil:
 		return noRouter{fmt.Sprintf("route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: nginx, dns or none)",
