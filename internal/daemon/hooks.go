@@ -106,13 +106,13 @@ func (h *hooks) serve(source string) http.HandlerFunc {
 		}
 		reply := hookReply{Status: "accepted"}
 		for _, p := range pushes {
-			if h.dedupe.Seen(p) {
+			if h.dedupe.SeenIn(scope.String(), p) {
 				h.log.Info("hook: push already seen (it repeats the tag's last push)", "push", p)
 				continue
 			}
 			if !h.triggers.submit(p, scope) {
 				// The sender retries a 503: its retry must not be a duplicate.
-				h.dedupe.Forget(p)
+				h.dedupe.ForgetIn(scope.String(), p)
 				writeHook(w, http.StatusServiceUnavailable, hookReply{Status: "error", Message: "the daemon is stopping or too many pushes wait: retry later"})
 				return
 			}

@@ -58,8 +58,15 @@ func NewDedupe(ttl time.Duration, max int) *Dedupe {
 // push. A repeat does not extend the first sighting's TTL. A push whose
 // Key is empty (nothing tells it apart) is never seen, and makes the next
 // push of its tag new whatever it names: the tag may have moved.
-func (d *Dedupe) Seen(p Push) bool {
-	slot, key := p.slot(), p.Key()
+func (d *Dedupe) Seen(p Push) bool { return d.SeenIn("", p) }
+
+// SeenIn is Seen within a scope: the stacks a hook's secret may deploy.
+// Pushes are told apart per scope, so a delivery authenticated for one
+// stack (its own secret) does not make the same push, delivered for
+// another stack with that stack's secret, a duplicate; nor can whoever
+// holds one secret pre-empt the delivery meant for another.
+func (d *Dedupe) SeenIn(scope string, p Push) bool {
+	slot, key := scope+"\x00"+p.slot(), p.Key()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
@@ -81,10 +88,13 @@ func (d *Dedupe) Seen(p Push) bool {
 // Forget undoes Seen for a push that was recorded but not acted on (the
 // daemon answered 503): the sender's retry must not count as a duplicate.
 // It does nothing when a later push of the tag was recorded since.
-func (d *Dedupe) Forget(p Push) {
+func (d *Dedupe) Forget(p Push) { d.ForgetIn("", p) }
+
+// ForgetIn is Forget within a scope (see SeenIn).
+func (d *Dedupe) ForgetIn(scope string, p Push) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	slot := p.slot()
+	slot := scope + "\x00" + p.slot()
 	if prev, ok := d.last[slot]; ok && prev.key == p.Key() {
 		delete(d.last, slot)
 	}

@@ -162,3 +162,24 @@ func TestDedupe_Concurrent(t *testing.T) {
 		t.Errorf("%d first sightings, want 100 (each push once)", firsts)
 	}
 }
+
+// A push delivered once per stack (each with that stack's own secret) is
+// new in each scope; within one scope the repeat is a duplicate, and
+// forgetting in one scope leaves the other's record.
+func TestDedupe_ScopesAreApart(t *testing.T) {
+	d, _ := newTestDedupe(time.Minute, 10)
+	a := regPush("v1", "a")
+	if d.SeenIn("stacks staging", a) || d.SeenIn("stacks prod", a) {
+		t.Fatal("the first delivery in a scope was taken for a duplicate of another scope's")
+	}
+	if !d.SeenIn("stacks prod", a) {
+		t.Error("a repeat within one scope is not a duplicate")
+	}
+	d.ForgetIn("stacks staging", a)
+	if d.SeenIn("stacks staging", a) {
+		t.Error("a forgotten push is still seen in its scope")
+	}
+	if !d.SeenIn("stacks prod", a) {
+		t.Error("forgetting in one scope forgot the other's push")
+	}
+}
