@@ -29,17 +29,7 @@ func (d *testDaemon) logLines(parts ...string) []string {
 // logged per service with the stack, the policy and the reason: the watch
 // policy refused the tag, or the hook's secret does not reach the stack.
 func TestTriggers_DeclinedPushSaysWhy(t *testing.T) {
-	d := startHookDaemon(t, shopEngine(), func(c *daemon.Config) {
-		c.Hooks.Getenv = func(name string) string {
-			if name == "SHOP2_HOOK_SECRET" {
-				return "shop2-secret"
-			}
-			return ""
-		}
-	})
-	mustRun(t, d.stateDir, "deploy", "-f", writeCompose(t, "shop", shopCompose))
-	own := strings.Replace(shopCompose, "name: shop\nx-cutover:\n", "name: shop2\nx-cutover:\n  hooks: {generic_secret_env: SHOP2_HOOK_SECRET}\n", 1)
-	mustRun(t, d.stateDir, "deploy", "-f", writeCompose(t, "shop2", own))
+	d := startTwoShops(t)
 
 	// api runs 1.0.0 with watch minor: 2.0.0 is another major.
 	body := genericBody("ghcr.io/myorg/api", "2.0.0", sha("f"))
