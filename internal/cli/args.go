@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,4 +39,12 @@ func checkCommonInput(cmd *cobra.Command, args []string) error {
 func writeReleaseJSON(w io.Writer, rel store.Release) error {
 	rel.Spec = compose.RedactSpec(rel.Spec)
 	return json.NewEncoder(w).Encode(rel)
+}
+
+// checkLockWait refuses a negative --lock-wait.
+func checkLockWait(d time.Duration) error {
+	if d < 0 {
+		return usageError{fmt.Errorf("--lock-wait %s: must not be negative", d)}
+	}
+	return nil
 }

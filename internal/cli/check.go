@@ -47,8 +47,8 @@ releases succeeded.`,
   cutover check shop --apply --lock-wait 5m`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.lockWait < 0 {
-				return usageError{fmt.Errorf("--lock-wait %s: must not be negative", o.lockWait)}
+			if err := checkLockWait(o.lockWait); err != nil {
+				return err
 			}
 			stack := ""
 			if len(args) == 1 {

@@ -68,14 +68,6 @@ func (r *rollingFlags) overrides(cmd *cobra.Command) (deploy.Overrides, error) {
 	return o, nil
 }
 
-// checkLockWait refuses a negative --lock-wait.
-func checkLockWait(d time.Duration) error {
-	if d < 0 {
-		return usageError{fmt.Errorf("--lock-wait %s: must not be negative", d)}
-	}
-	return nil
-}
-
 func newDeployCmd(g *globals) *cobra.Command {
 	o := &deployOptions{}
 	cmd := &cobra.Command{
