@@ -35,9 +35,6 @@ func LoadRemote(ctx context.Context, name, workingDir string, configFiles []stri
 			return nil, fmt.Errorf("stack %s: config file %q is not an absolute path", name, f)
 		}
 	}
-	if len(spec) == 0 {
-		return nil, fmt.Errorf("release of %s has no recorded spec", name)
-	}
 	st, err := LoadSpec(ctx, name, workingDir, spec)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/daemon/api"
+	"github.com/cutover/cutover/internal/registry"
 )
 
 // ErrDrifted is returned by check (exit code 1) when a service runs an
@@ -119,7 +120,7 @@ func printCheck(g *globals, rep api.CheckReport) {
 			if s.Status == api.CheckUnknown && s.Reason != "" {
 				status += ": " + s.Reason
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.Stack, s.Service, s.Image, dash(shortDigest(s.Running)), dash(shortDigest(s.Registry)), status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.Stack, s.Service, s.Image, dash(registry.ShortDigest(s.Running)), dash(registry.ShortDigest(s.Registry)), status)
 		}
 		if r := sc.Redeploy; r != nil {
 			notes = append(notes, fmt.Sprintf("%s: release %d is %s (redeployed %s)", sc.Stack, r.Number, r.Status, strings.Join(driftedNames(sc), ", ")))
@@ -143,13 +144,4 @@ func driftedNames(sc api.StackCheck) []string {
 		}
 	}
 	return out
-}
-
-// shortDigest shows sha256: and 12 hex digits.
-func shortDigest(d string) string {
-	algo, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return algo + ":" + hex[:12]
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/distribution/reference"
 
 	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/daemon/api"
@@ -185,7 +182,7 @@ func (o *Ops) checkImage(ctx context.Context, s *api.ServiceCheck, imageID strin
 		s.Reason = fmt.Sprintf("inspecting the running image %s: %v", imageID, err)
 		return
 	}
-	s.Running = repoDigest(s.Image, img.RepoDigests)
+	s.Running = deploy.RepoDigest(s.Image, img.RepoDigests)
 	if s.Running == "" {
 		s.Reason = fmt.Sprintf("the running image has no digest from %s: it was built or loaded here, never pulled from or pushed to that registry", ref.Name())
 		return
@@ -200,41 +197,13 @@ func (o *Ops) checkImage(ctx context.Context, s *api.ServiceCheck, imageID strin
 		return
 	}
 	s.Status = api.CheckDrifted
-	s.Reason = fmt.Sprintf("%s:%s now names %s", ref.Name(), ref.Tag, shortDigest(s.Registry))
-}
-
-// repoDigest is the digest of the image in ref's repository, from the
-// image's RepoDigests ("repo@sha256:…"); "" when it has none there.
-func repoDigest(ref string, repoDigests []string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ""
-	}
-	for _, rd := range repoDigests {
-		n, err := reference.ParseNormalizedNamed(rd)
-		if err != nil {
-			continue
-		}
-		if c, ok := n.(reference.Canonical); ok && n.Name() == named.Name() {
-			return c.Digest().String()
-		}
-	}
-	return ""
-}
-
-// shortDigest is sha256: and the first 12 hex digits, for messages.
-func shortDigest(d string) string {
-	algo, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return algo + ":" + hex[:12]
+	s.Reason = fmt.Sprintf("%s:%s now names %s", ref.Name(), ref.Tag, registry.ShortDigest(s.Registry))
 }
 
 // applyCheck redeploys a checked stack's drifted services, pinned to the
 // digest the registry serves for their tag.
 func (o *Ops) applyCheck(ctx context.Context, sc *api.StackCheck, base store.Release, lockWait time.Duration, obs deploy.Observer) {
-	images := driftedImages(*sc, false)
+	images := driftedImages(*sc)
 	if len(images) == 0 || sc.Error != "" {
 		return
 	}
@@ -252,12 +221,12 @@ func (o *Ops) applyCheck(ctx context.Context, sc *api.StackCheck, base store.Rel
 // TriggerCheck is the trigger of releases cutover check makes.
 const TriggerCheck = "check"
 
-// driftedImages maps each drifted service (only the watched ones when
-// watchedOnly) to its image pinned to the registry's digest.
-func driftedImages(sc api.StackCheck, watchedOnly bool) map[string]string {
+// driftedImages maps each drifted service to its image pinned to the
+// registry's digest.
+func driftedImages(sc api.StackCheck) map[string]string {
 	images := map[string]string{}
 	for _, s := range sc.Services {
-		if s.Status != api.CheckDrifted || (watchedOnly && !s.Watched) {
+		if s.Status != api.CheckDrifted {
 			continue
 		}
 		ref, err := deploy.PinRef(s.Image, "", s.Registry)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/registry"
 	"github.com/cutover/cutover/internal/watch"
 	"github.com/cutover/cutover/internal/webhook"
 )
@@ -458,7 +459,7 @@ func (t *triggers) imageFor(ctx context.Context, svc service, w want) (string, s
 		}
 	}
 	if tag == svc.tag && digest != "" && digest == svc.digest {
-		return "", fmt.Sprintf("it runs %s already", shortDigest(digest))
+		return "", fmt.Sprintf("it runs %s already", registry.ShortDigest(digest))
 	}
 	ref, err := deploy.PinRef(svc.ref, tag, digest)
 	if err != nil {

@@ -105,7 +105,7 @@ func (x *stackIndex) get(ctx context.Context, rec store.Stack) (watchedStack, er
 	x.mu.Lock()
 	cached, ok := x.parsed[rec.Name]
 	x.mu.Unlock()
-	if ok && cached.release.Number == rel.Number && cached.release.Status == rel.Status {
+	if ok && cached.release.Number == rel.Number { // the spec is the release's: its status does not change it
 		cached.release = rel
 		return cached, nil
 	}

@@ -94,8 +94,7 @@ func (d *Deployer) checkRouter(st *compose.Stack, plan *strategies.Plan) error {
 	if !needsRouter(plan.Steps) {
 		return nil
 	}
-	checker, canCheck := d.Router.(interface{ CanRoute(lb.Route) error })
-	checkerFor, canCheckFor := d.Router.(interface {
+	checker, canCheck := d.Router.(interface {
 		CanRouteFor(*compose.Stack, lb.Route) error
 	})
 	for _, s := range plan.Steps {
@@ -104,12 +103,8 @@ func (d *Deployer) checkRouter(st *compose.Stack, plan *strategies.Plan) error {
 		case d.Router == nil:
 			return noRouter{fmt.Sprintf("route %s (listen %s) needs the built-in proxy, which runs in the daemon: start `cutover serve` and deploy again (or set %s.router: none)",
 				s.Route.Route.Name, s.Route.Route.Listen, compose.ExtensionKey)}
-		case canCheckFor && st != nil:
-			if err := checkerFor.CanRouteFor(st, s.Route.Route); err != nil {
-				return err
-			}
 		case canCheck:
-			if err := checker.CanRoute(s.Route.Route); err != nil {
+			if err := checker.CanRouteFor(st, s.Route.Route); err != nil {
 				return err
 			}
 		}

@@ -146,7 +146,8 @@ func (d *Deployer) build(ctx context.Context, st *compose.Stack, svc types.Servi
 	return err
 }
 
-// digestFor picks the repo digest matching ref's repository.
+// digestFor picks the repo digest matching ref's repository, as
+// repo@sha256:…; ref itself when it pins one.
 func digestFor(ref string, repoDigests []string) string {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
@@ -155,14 +156,27 @@ func digestFor(ref string, repoDigests []string) string {
 	if c, ok := named.(reference.Canonical); ok {
 		return reference.FamiliarString(c)
 	}
-	want := reference.FamiliarName(named)
+	if dg := RepoDigest(ref, repoDigests); dg != "" {
+		return reference.FamiliarName(named) + "@" + dg
+	}
+	return ""
+}
+
+// RepoDigest is the digest of an image in ref's repository, from the
+// image's RepoDigests ("repo@sha256:…"): the one whose repository is
+// ref's; "" when none is.
+func RepoDigest(ref string, repoDigests []string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
 	for _, rd := range repoDigests {
 		n, err := reference.ParseNormalizedNamed(rd)
 		if err != nil {
 			continue
 		}
-		if reference.FamiliarName(n) == want {
-			return reference.FamiliarString(n)
+		if c, ok := n.(reference.Canonical); ok && n.Name() == named.Name() {
+			return c.Digest().String()
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -74,7 +75,7 @@ func (x *Executor) keepOldSteps(steps []strategies.Step) []strategies.Step {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var out []strategies.Step
-	for _, route := range sortedKeys(x.kept) {
+	for _, route := range slices.Sorted(maps.Keys(x.kept)) {
 		k := x.kept[route]
 		out = append(out, strategies.Step{Action: ActionKeepOld, Container: route, Duration: k.window, Name: k.until.UTC().Format(time.RFC3339Nano),
 			Cause: fmt.Sprintf("dns answers are cached: %v keep serving %s after the switch", k.leaving, k.window)})

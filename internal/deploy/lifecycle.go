@@ -300,13 +300,17 @@ func (d *Deployer) pinnedRef(ctx context.Context, img store.ImageRef) (string, e
 
 // stackOf loads the stack a release recorded.
 func (d *Deployer) stackOf(ctx context.Context, rel store.Release) (*compose.Stack, error) {
-	rec, err := d.Store.GetStack(ctx, rel.Stack)
+	return releaseStack(ctx, d.Store, rel)
+}
+
+// releaseStack loads the stack a release recorded. LoadRemote keeps the
+// stack's compose files, so containers of a redeployed release carry the
+// config_files label docker compose reads, as the original deploy's did.
+func releaseStack(ctx context.Context, s *store.Store, rel store.Release) (*compose.Stack, error) {
+	rec, err := s.GetStack(ctx, rel.Stack)
 	if err != nil {
 		return nil, err
 	}
-	// LoadRemote keeps the stack's compose files, so containers of the
-	// redeployed release carry the config_files label docker compose
-	// reads, as the original deploy's did.
 	st, err := compose.LoadRemote(ctx, rel.Stack, rec.WorkingDir, rec.ConfigFiles, rel.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("release %d: %w", rel.Number, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -133,7 +134,7 @@ func (m *RouterMux) UseStored(ctx context.Context, stacks ...string) {
 			continue
 		}
 		m.UseStack(st)
-		sr, _ := m.routing(name)
+		sr := routingOf(st)
 		if sr.kind == compose.RouterNginx || (sr.kind == compose.RouterDNS && sr.dns.EffectiveMode() == compose.DNSModeRFC2136) {
 			if _, err := m.backend(ctx, sr, name+"/"); err != nil {
 				m.log.Warn("router of stack unusable", "stack", name, "error", err)
@@ -144,17 +145,13 @@ func (m *RouterMux) UseStored(ctx context.Context, stacks ...string) {
 
 // storedStack loads a stack as its latest release with a spec recorded it.
 func storedStack(ctx context.Context, s *store.Store, name string) (*compose.Stack, error) {
-	rec, err := s.GetStack(ctx, name)
-	if err != nil {
-		return nil, err
-	}
 	releases, err := s.ListReleases(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(releases) - 1; i >= 0; i-- {
 		if len(releases[i].Spec) > 0 {
-			return compose.LoadRemote(ctx, name, rec.WorkingDir, rec.ConfigFiles, releases[i].Spec)
+			return releaseStack(ctx, s, releases[i])
 		}
 	}
 	return nil, fmt.Errorf("stack %s: no release with a recorded spec", name)
@@ -291,10 +288,10 @@ func (m *RouterMux) routers() []Router {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, k := range sortedKeys(m.nginx) {
+	for _, k := range slices.Sorted(maps.Keys(m.nginx)) {
 		out = append(out, m.nginx[k])
 	}
-	for _, k := range sortedKeys(m.updaters) {
+	for _, k := range slices.Sorted(maps.Keys(m.updaters)) {
 		out = append(out, m.updaters[k])
 	}
 	return out
@@ -395,13 +392,4 @@ func (m *RouterMux) KeepOld(ctx context.Context, name string, floor time.Duratio
 		return d.DrainDelay()
 	}
 	return max(floor, 3*d.TTL())
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
