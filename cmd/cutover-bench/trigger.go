@@ -125,11 +125,7 @@ func runTrigger(ctx context.Context, out io.Writer, args []string) (err error) {
 	const auth = "Bearer cutover-bench"
 	const genericToken = "cutover-bench-generic"
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfgDebounce := *debounce
-	if cfgDebounce == 0 {
-		cfgDebounce = -1 // none: the daemon's zero means its default
-	}
-	srv, err := daemon.New(daemon.Config{Store: s, Engine: eng, Version: "bench", Logger: logger, Debounce: cfgDebounce,
+	srv, err := daemon.New(daemon.Config{Store: s, Engine: eng, Version: "bench", Logger: logger, Debounce: daemon.DebounceFlag(*debounce),
 		Observer: starts, Hooks: daemon.HooksConfig{Listen: "127.0.0.1:0",
 			Receiver: webhook.Receiver{RegistryAuthorization: auth, GenericToken: genericToken}}})
 	if err != nil {

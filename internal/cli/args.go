@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/cutover/cutover/compose"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // checkCommonInput refuses, for every command, what cobra lets through: an
@@ -32,13 +27,6 @@ func checkCommonInput(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return nil
-}
-
-// writeReleaseJSON prints a release for -o json with the secrets of its
-// recorded spec (notification URLs …) redacted, as the daemon's API does.
-func writeReleaseJSON(w io.Writer, rel store.Release) error {
-	rel.Spec = compose.RedactSpec(rel.Spec)
-	return json.NewEncoder(w).Encode(rel)
 }
 
 // checkLockWait refuses a negative --lock-wait.

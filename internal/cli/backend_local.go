@@ -73,7 +73,7 @@ func (l *local) Rollback(ctx context.Context, stack string, o deploy.Overrides) 
 	if err != nil {
 		return store.Release{}, err
 	}
-	return ops.Rollback(ctx, stack, o, l.obs)
+	return shownRelease(ops.Rollback(ctx, stack, o, l.obs))
 }
 
 func (l *local) Confirm(ctx context.Context, stack string) (store.Release, error) {
@@ -81,15 +81,15 @@ func (l *local) Confirm(ctx context.Context, stack string) (store.Release, error
 	if err != nil {
 		return store.Release{}, err
 	}
-	return ops.Confirm(ctx, stack, l.obs)
+	return shownRelease(ops.Confirm(ctx, stack, l.obs))
 }
 
 func (l *local) Promote(ctx context.Context, stack string) (store.Release, error) {
-	return l.ops.Promote(ctx, stack, l.obs)
+	return shownRelease(l.ops.Promote(ctx, stack, l.obs))
 }
 
 func (l *local) Abort(ctx context.Context, stack string, wait time.Duration) (store.Release, error) {
-	return l.ops.Abort(ctx, stack, wait, l.obs)
+	return shownRelease(l.ops.Abort(ctx, stack, wait, l.obs))
 }
 
 func (l *local) Unlock(ctx context.Context, stack string, force bool) (store.Lock, error) {
@@ -148,4 +148,10 @@ func (l *local) Close() error {
 		l.engine.Close()
 	}
 	return l.ops.Store.Close()
+}
+
+// shownRelease hands a release to the commands as the daemon's API does:
+// with the secrets of its spec redacted (daemon.Shown).
+func shownRelease(rel store.Release, err error) (store.Release, error) {
+	return daemon.Shown(rel), err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -24,7 +25,7 @@ func newConfirmCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				return writeReleaseJSON(g.stdout, rel)
+				return json.NewEncoder(g.stdout).Encode(rel)
 			}
 			fmt.Fprintf(g.stdout, "release %d of %s is confirmed and active\n", rel.Number, rel.Stack)
 			return nil

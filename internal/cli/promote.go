@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ all traffic back instead, use cutover abort (or rollback).`,
 				return err
 			}
 			if output == "json" {
-				return writeReleaseJSON(g.stdout, rel)
+				return json.NewEncoder(g.stdout).Encode(rel)
 			}
 			fmt.Fprintf(g.stdout, "release %d of %s is promoted: its canary steps go on without pausing\n", rel.Number, rel.Stack)
 			return nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -59,7 +60,7 @@ another).`,
 				return err
 			}
 			if output == "json" {
-				return writeReleaseJSON(g.stdout, rel)
+				return json.NewEncoder(g.stdout).Encode(rel)
 			}
 			switch {
 			case rel.Status == store.StatusAborted:

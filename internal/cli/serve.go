@@ -48,10 +48,12 @@ const (
 // variables stacks name in x-cutover.hooks).
 func (o *serveOptions) hooksConfig() (daemon.HooksConfig, error) {
 	if o.hooksListen == "" {
-		for flag, set := range map[string]bool{"--hooks-secrets": o.hooksSecrets != "", "--hooks-registry-host": o.hooksRegistryHost != ""} {
-			if set {
-				return daemon.HooksConfig{}, fmt.Errorf("%s: give --hooks-listen ADDR too (the webhook endpoints' own listener)", flag)
-			}
+		const need = ": give --hooks-listen ADDR too (the webhook endpoints' own listener)"
+		switch {
+		case o.hooksSecrets != "":
+			return daemon.HooksConfig{}, errors.New("--hooks-secrets" + need)
+		case o.hooksRegistryHost != "":
+			return daemon.HooksConfig{}, errors.New("--hooks-registry-host" + need)
 		}
 		return daemon.HooksConfig{}, nil
 	}
@@ -218,10 +220,6 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.debounce < 0 || o.triggerLockWait < 0 || o.checkInterval < 0 {
 		return usageError{errors.New("--trigger-debounce, --trigger-lock-wait and --check-interval must not be negative")}
 	}
-	debounce := o.debounce
-	if debounce == 0 {
-		debounce = -1 // none: the daemon's zero means its default
-	}
 	s, err := g.openStore()
 	if err != nil {
 		return err
@@ -234,7 +232,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	defer eng.Close()
 	srv, err := daemon.New(daemon.Config{Store: s, Engine: eng, Listen: o.listen, Token: token, DNS: dnsCfg,
 		ShutdownTimeout: o.shutdownTimeout, Version: Version, Logger: g.serveLogger(cmd),
-		Hooks: hooksCfg, Debounce: debounce, TriggerLockWait: o.triggerLockWait, CheckInterval: o.checkInterval})
+		Hooks: hooksCfg, Debounce: daemon.DebounceFlag(o.debounce), TriggerLockWait: o.triggerLockWait, CheckInterval: o.checkInterval})
 	if err != nil {
 		return usageError{err}
 	}

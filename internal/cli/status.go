@@ -75,8 +75,7 @@ func printStackStatus(g *globals, st api.StackStatus) {
 	if st.Color != "" {
 		fmt.Fprintf(w, "color:    %s serves\n", st.Color)
 	}
-	deploying := deployingColor(st)
-	if d := deploying; d != nil {
+	if d := deployingColor(st); d != nil {
 		fmt.Fprintf(w, "deploying: %s, release %d, %d/%d running\n", d.Color, d.Number, d.running, d.total)
 	}
 	// The standby is the old color kept after a switch; the color a
@@ -124,15 +123,7 @@ func deployingColor(st api.StackStatus) *deploying {
 		return nil
 	}
 	d := &deploying{Release: l}
-	for _, c := range st.Containers {
-		if c.Color != l.Color {
-			continue
-		}
-		d.total++
-		if c.State == "running" {
-			d.running++
-		}
-	}
+	d.running, d.total = api.CountColor(st.Containers, l.Color)
 	return d
 }
 

@@ -62,7 +62,7 @@ func (s *Server) stack(w http.ResponseWriter, r *http.Request) {
 func (s *Server) releases(w http.ResponseWriter, r *http.Request) {
 	out, err := s.ops.History(r.Context(), r.PathValue("stack"))
 	for i := range out {
-		out[i] = shown(out[i])
+		out[i] = Shown(out[i])
 	}
 	reply(w, out, err)
 }
@@ -149,7 +149,7 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	// itself): it follows the client's request.
 	st := newStream(w)
 	rel, err := s.ops.Abort(r.Context(), name, wait, st)
-	st.finish(api.Result{Release: shown(rel)}.WithError(err))
+	st.finish(api.Result{Release: Shown(rel)}.WithError(err))
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +216,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, stack string, op fu
 	}()
 	select {
 	case res := <-done:
-		res.Release = shown(res.Release)
+		res.Release = Shown(res.Release)
 		st.finish(res)
 	case <-r.Context().Done():
 		st.detach()

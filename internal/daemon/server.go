@@ -22,6 +22,15 @@ import (
 // deploys finish before it cancels them.
 const DefaultShutdownTimeout = 2 * time.Minute
 
+// DebounceFlag turns a --trigger-debounce value, where 0 means no
+// debounce, into Config.Debounce, where 0 means the default.
+func DebounceFlag(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // Config is what a Server needs.
 type Config struct {
 	Store  *store.Store
@@ -47,7 +56,8 @@ type Config struct {
 	// Hooks are the webhook endpoints (Hooks.Listen: their own listener).
 	Hooks HooksConfig
 	// Debounce is how long pushes for a stack are gathered before its
-	// release starts (DefaultDebounce when zero; negative: none).
+	// release starts (DefaultDebounce when zero; negative: none; see
+	// DebounceFlag for a flag whose 0 means none).
 	Debounce time.Duration
 	// TriggerLockWait is how long a release that pushes or the periodic
 	// check started waits for a deploy in progress (DefaultTriggerLockWait

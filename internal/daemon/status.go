@@ -58,11 +58,11 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	st.Down = rec.Down
 	if known {
 		if r, err := o.Store.LatestRelease(ctx, name, store.StatusActive, store.StatusAwaitingConfirm); err == nil {
-			r = shown(r)
+			r = Shown(r)
 			st.Release = &r
 		}
 		if r, err := o.Store.LatestRelease(ctx, name); err == nil && (st.Release == nil || r.Number != st.Release.Number) {
-			r = shown(r)
+			r = Shown(r)
 			st.Latest = &r
 		}
 	}
@@ -99,11 +99,11 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 	return st, nil
 }
 
-// shown is a release as status and the API return it: its spec with the
+// Shown is a release as status, the API and the CLI return it: its spec with the
 // secrets of x-cutover.notify redacted (compose.RedactSpec). Every path that
 // hands a recorded release to a client goes through here; the store keeps
 // the real values.
-func shown(r store.Release) store.Release {
+func Shown(r store.Release) store.Release {
 	r.Spec = compose.RedactSpec(r.Spec)
 	return r
 }
@@ -116,17 +116,14 @@ func containerStatus(c engine.Container) api.ContainerStatus {
 // standbyOf summarises the containers of the color that does not serve,
 // or nil when none are left.
 func standbyOf(cs []api.ContainerStatus, color string) *api.Standby {
-	var sb *api.Standby
+	running, total := api.CountColor(cs, color)
+	if total == 0 {
+		return nil
+	}
+	sb := &api.Standby{Color: color, Running: running, Total: total}
 	for _, c := range cs {
 		if c.Color != color {
 			continue
-		}
-		if sb == nil {
-			sb = &api.Standby{Color: color}
-		}
-		sb.Total++
-		if c.State == "running" {
-			sb.Running++
 		}
 		if n, _ := strconv.Atoi(c.Release); n > 0 {
 			if cur, _ := strconv.Atoi(sb.Release); n > cur {

@@ -51,3 +51,17 @@ type Health struct {
 	StartedAt time.Time `json:"started_at"`
 	Uptime    Duration  `json:"uptime"`
 }
+
+// CountColor counts the containers of one color, and how many of them run.
+func CountColor(cs []ContainerStatus, color string) (running, total int) {
+	for _, c := range cs {
+		if c.Color != color {
+			continue
+		}
+		total++
+		if c.State == "running" {
+			running++
+		}
+	}
+	return running, total
+}
