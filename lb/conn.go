@@ -178,7 +178,7 @@ func checkRequest(req *http.Request) (string, int) {
 // handle forwards req to the route serving its host and reports whether
 // the connection can carry another request.
 func (c *serverConn) handle(req *http.Request) bool {
-	p := c.l.routes.Load().lookup(normalHost(req.Host))
+	p := c.l.routes.Load().lookup(req.Host)
 	if p == nil {
 		c.replyError(req, http.StatusNotFound, "no route for host "+req.Host+"\n", false)
 		return c.endRequest(req)
@@ -215,7 +215,7 @@ func (c *serverConn) finish() {
 	}
 	c.state.Store(connClosed)
 	c.l.untrack(c)
-	c.watch.stop()
+	c.watch.disarm() // its timer is stopped whenever it is disarmed
 	c.nc.Close()
 	c.l.env.buffers.putReader(c.br)
 	c.l.env.buffers.putWriter(c.bw)

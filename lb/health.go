@@ -30,11 +30,6 @@ func newProber() prober {
 // close releases the prober's idle connection.
 func (pr prober) close() { pr.client.CloseIdleConnections() }
 
-// check probes addr once (see Probe).
-func (pr prober) check(ctx context.Context, addr, host string, h Health) error {
-	return Probe(ctx, pr.client, addr, host, h)
-}
-
 // Probe checks addr once, directly, as every router's health check does:
 // GET h.Path must answer 2xx within h.Timeout, or, when h.Path is "", a
 // TCP connection must open. host, when set, is the Host header sent. The
@@ -107,7 +102,7 @@ func (p *pool) watch(ctx context.Context, t *target) {
 		case <-timer.C:
 		}
 		cfg := p.config()
-		err := pr.check(ctx, t.addr, cfg.Host, cfg.Health)
+		err := Probe(ctx, pr.client, t.addr, cfg.Host, cfg.Health)
 		if ctx.Err() != nil {
 			return
 		}
@@ -138,7 +133,7 @@ func (p *pool) await(ctx context.Context, t *target) error {
 	var counter healthCounter
 	for {
 		cfg := p.config()
-		err := pr.check(ctx, t.addr, cfg.Host, cfg.Health)
+		err := Probe(ctx, pr.client, t.addr, cfg.Host, cfg.Health)
 		if ctx.Err() != nil {
 			last := "no probe finished"
 			if e := t.lastErr.Load(); e != nil {

@@ -32,12 +32,15 @@ type hostTable struct {
 	def    *pool // the route with Host "", if any
 }
 
-// lookup returns the route serving host (already normalized), or nil.
+// lookup returns the route serving a request's Host header, or nil. A
+// listener without host routes (the usual one route per port) answers
+// without normalizing the header, which costs an allocation per request.
 func (h *hostTable) lookup(host string) *pool {
-	if len(h.byHost) > 0 {
-		if p, ok := h.byHost[host]; ok {
-			return p
-		}
+	if len(h.byHost) == 0 {
+		return h.def
+	}
+	if p, ok := h.byHost[normalHost(host)]; ok {
+		return p
 	}
 	return h.def
 }

@@ -119,14 +119,7 @@ func (p *pool) removeCandidate(t *target) {
 
 // addrs returns the active targets' addresses in rotation order, stable
 // ones first.
-func (p *pool) addrs() []string {
-	set := p.lb.load().all()
-	out := make([]string, len(set))
-	for i, t := range set {
-		out[i] = t.addr
-	}
-	return out
-}
+func (p *pool) addrs() []string { return targetSet(p.lb.load().all()).addrs() }
 
 // status returns the route with its active targets in rotation order
 // (stable, then canary), then draining and candidate targets by address.

@@ -133,15 +133,17 @@ func writeRequestBody(w *bufio.Writer, req *http.Request, body io.Reader, buf []
 	if err := cw.Close(); err != nil {
 		return err
 	}
-	writeTrailers(w, req.Trailer)
+	writeHeaders(w, req.Trailer, nil)
 	w.WriteString("\r\n")
 	return w.Flush()
 }
 
-// writeTrailers writes the trailer fields of a chunked body.
-func writeTrailers(w *bufio.Writer, trailer http.Header) {
-	for k, vs := range trailer {
-		if skipHeader(k, nil) {
+// writeHeaders writes h's fields less the hop-by-hop ones and those
+// listed (the names its Connection header gives): a response head, the
+// headers of an informational answer, the trailers of a chunked body.
+func writeHeaders(w *bufio.Writer, h http.Header, listed []string) {
+	for k, vs := range h {
+		if skipHeader(k, listed) {
 			continue
 		}
 		for _, v := range vs {

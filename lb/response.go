@@ -26,13 +26,7 @@ func (c *serverConn) readResponse(br *bufio.Reader, req *http.Request) (*http.Re
 		}
 		if code != http.StatusContinue && req.ProtoAtLeast(1, 1) {
 			writeStatusLine(c.bw, resp)
-			for k, vs := range resp.Header {
-				if !skipHeader(k, nil) {
-					for _, v := range vs {
-						writeHeader(c.bw, k, v)
-					}
-				}
-			}
+			writeHeaders(c.bw, resp.Header, nil)
 			c.bw.WriteString("\r\n")
 			if err := c.bw.Flush(); err != nil {
 				return nil, &clientError{err}
@@ -92,18 +86,7 @@ func isEventStream(h http.Header) bool {
 func (c *serverConn) writeResponseHead(req *http.Request, resp *http.Response, f framing, setCookie string) {
 	w := c.bw
 	writeStatusLine(w, resp)
-	var listed []string
-	if len(resp.Header["Connection"]) > 0 {
-		listed = connectionListed(resp.Header)
-	}
-	for k, vs := range resp.Header {
-		if skipHeader(k, listed) {
-			continue
-		}
-		for _, v := range vs {
-			writeHeader(w, k, v)
-		}
-	}
+	writeHeaders(w, resp.Header, connectionListed(resp.Header))
 	if setCookie != "" {
 		writeHeader(w, "Set-Cookie", setCookie)
 	}
@@ -191,7 +174,7 @@ func (c *serverConn) copyBody(resp *http.Response, f framing) error {
 		if err := cw.Close(); err != nil {
 			return &clientError{err}
 		}
-		writeTrailers(c.bw, resp.Trailer)
+		writeHeaders(c.bw, resp.Trailer, nil)
 		c.bw.WriteString("\r\n")
 	}
 	return c.flush()

@@ -28,13 +28,7 @@ func (c *serverConn) upgrade(t *target, bc *backendConn, req *http.Request, resp
 		return false
 	}
 	writeStatusLine(c.bw, resp)
-	for k, vs := range resp.Header {
-		if !skipHeader(k, connectionListed(resp.Header)) {
-			for _, v := range vs {
-				writeHeader(c.bw, k, v)
-			}
-		}
-	}
+	writeHeaders(c.bw, resp.Header, connectionListed(resp.Header))
 	c.bw.WriteString("Connection: Upgrade\r\n")
 	writeHeader(c.bw, "Upgrade", got)
 	c.bw.WriteString("\r\n")

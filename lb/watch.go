@@ -35,7 +35,7 @@ func (w *clientWatch) init(c *serverConn) { w.c = c }
 // arm watches the client from watchDelay on, closing bc if it leaves.
 // Only the connection's goroutine arms and disarms.
 func (w *clientWatch) arm(bc *backendConn) {
-	w.gone.Store(false)
+	// gone was cleared when the request was read (serverConn.next).
 	if !canWatch || w.c.raw == nil {
 		return
 	}
@@ -88,13 +88,5 @@ func (w *clientWatch) disarm() {
 		w.c.nc.SetReadDeadline(aLongTimeAgo())
 		<-done
 		w.c.nc.SetReadDeadline(time.Time{})
-	}
-}
-
-// stop disarms for good (the connection is closing).
-func (w *clientWatch) stop() {
-	w.disarm()
-	if w.timer != nil {
-		w.timer.Stop()
 	}
 }
