@@ -12,6 +12,8 @@ import (
 	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cutover/cutover/lb/nginx/nginxtest"
 )
 
 // Targets the proxy benchmark prints next to its figures.
@@ -59,7 +61,7 @@ func runProxy(ctx context.Context, out io.Writer, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("wrk not found: %s", benchDepsHint)
 	}
-	nginx, err := lookNginx()
+	nginx, err := nginxtest.Find()
 	if err != nil {
 		return err
 	}

@@ -76,18 +76,6 @@ func childrenOf(pid int) []int {
 	return out
 }
 
-// lookNginx finds nginx in PATH or where Debian puts it (/usr/sbin is not
-// in every user's PATH).
-func lookNginx() (string, error) {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx", nil
-	}
-	return "", fmt.Errorf("nginx not found: %s", benchDepsHint)
-}
-
 // buildTestApp builds internal/testapp into dir.
 func buildTestApp(ctx context.Context, dir string) (string, error) {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()

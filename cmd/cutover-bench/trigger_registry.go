@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,7 +109,7 @@ func startBenchRegistry(ctx context.Context, dir, hookURL, auth string) (*benchR
 		r.stop()
 		return nil, ctx.Err()
 	}
-	if err := waitRegistry(ctx, "http://"+r.addr+"/v2/"); err != nil {
+	if err := waitReady(ctx, "http://"+r.addr+"/v2/"); err != nil {
 		r.stop()
 		return nil, err
 	}
@@ -126,29 +124,5 @@ func (r *benchRegistry) stop() {
 	case <-time.After(5 * time.Second):
 		_ = r.cmd.Process.Kill()
 		<-r.exited
-	}
-}
-
-// waitRegistry polls url until the registry answers 200.
-func waitRegistry(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c := &http.Client{Timeout: time.Second}
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("the registry did not answer within 10s")
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }

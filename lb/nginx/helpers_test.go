@@ -3,147 +3,46 @@ package nginx
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cutover/cutover/lb"
+	"github.com/cutover/cutover/lb/nginx/nginxtest"
 )
 
-// depsHint says how to get the nginx the tests run.
-const depsHint = "run scripts/deps.sh (installs Debian's nginx)"
-
-// nginxBinary finds nginx in PATH or where Debian puts it, and fails the
-// test when it is missing.
-func nginxBinary(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	t.Fatalf("nginx not found in PATH or /usr/sbin: %s", depsHint)
-	return ""
-}
-
-// testNginx is a private nginx: its own prefix, configuration, pid file
-// and error log, including dir at http level like a user's nginx.conf.
-type testNginx struct {
-	bin, prefix, conf, dir, pidFile, errorLog string
-	cmd                                       *exec.Cmd
-	exited                                    chan struct{}
-}
-
-const testNginxConf = `%s
-worker_processes 2;
-daemon off;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log notice;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path %[2]s/client_body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    include %[3]s/*.conf;
-}
-`
+// testNginx is a private nginx (nginxtest) for the package's tests.
+type testNginx struct{ *nginxtest.Nginx }
 
 // startNginx runs nginx in the foreground (stopped at the end of the
 // test) with an empty include directory.
 func startNginx(t *testing.T) *testNginx {
 	t.Helper()
-	n := &testNginx{bin: nginxBinary(t), prefix: t.TempDir(), exited: make(chan struct{})}
-	n.dir = filepath.Join(n.prefix, "cutover.d")
-	n.conf = filepath.Join(n.prefix, "nginx.conf")
-	n.pidFile = filepath.Join(n.prefix, "nginx.pid")
-	n.errorLog = filepath.Join(n.prefix, "error.log")
-	if err := os.Mkdir(n.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// As root, nginx's workers would run as nobody, who cannot look into
-	// the test's private directory: keep them as the current user.
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	if err := os.WriteFile(n.conf, fmt.Appendf(nil, testNginxConf, user, n.prefix, n.dir), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(n.prefix, "nginx.out"))
+	ng, err := nginxtest.Start(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { out.Close() })
-	n.cmd = exec.Command(n.bin, n.args()...)
-	n.cmd.Stdout, n.cmd.Stderr = out, out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v (%s)", err, depsHint)
-	}
-	go func() {
-		_ = n.cmd.Wait()
-		close(n.exited)
-	}()
-	t.Cleanup(n.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if b, err := os.ReadFile(n.pidFile); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			return n
-		}
-		select {
-		case <-n.exited:
-			b, _ := os.ReadFile(out.Name())
-			e, _ := os.ReadFile(n.errorLog)
-			t.Fatalf("nginx exited at start: %s%s", b, e)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx wrote no pid file within 10s")
-		}
-	}
-}
-
-func (n *testNginx) args(extra ...string) []string {
-	return append([]string{n.bin, "-p", n.prefix, "-c", n.conf, "-e", n.errorLog}, extra...)[1:]
+	t.Cleanup(func() { _ = ng.Stop() })
+	return &testNginx{ng}
 }
 
 // stop ends nginx (fast shutdown), killing it after 5 s.
-func (n *testNginx) stop() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(5 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.exited
-	}
-}
+func (n *testNginx) stop() { _ = n.Stop() }
 
 // config is a router Config for this nginx.
 func (n *testNginx) config() Config {
 	return Config{
-		Dir:           n.dir,
-		Test:          append([]string{n.bin}, n.args("-t")...),
-		Reload:        append([]string{n.bin}, n.args("-s", "reload")...),
-		PIDFile:       n.pidFile,
-		ErrorLog:      n.errorLog,
+		Dir:           n.Dir,
+		Test:          n.Test(),
+		Reload:        n.Reload(),
+		PIDFile:       n.PIDFile,
+		ErrorLog:      n.ErrorLog,
 		ReloadNotice:  200 * time.Millisecond,
 		VerifyTimeout: 10 * time.Second,
 	}

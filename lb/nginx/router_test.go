@@ -47,7 +47,7 @@ func TestRouter_SwitchesBlueToGreen(t *testing.T) {
 		st[0].Targets[0].Addr != green || st[0].Targets[0].State != lb.TargetActive || !st[0].Targets[0].Healthy {
 		t.Errorf("Status = %+v, want %s with green active and healthy", st, route.Name)
 	}
-	if _, err := os.Stat(n.dir + "/cutover-shop-web.conf"); err != nil {
+	if _, err := os.Stat(n.Dir + "/cutover-shop-web.conf"); err != nil {
 		t.Errorf("route file: %v", err)
 	}
 }
@@ -99,7 +99,7 @@ func TestRouter_RejectedConfigKeepsServingAndRestoresTheFile(t *testing.T) {
 	route := testRoute(t, "shop/web")
 	ensure(t, r, route)
 	switchTo(t, r, route.Name, blue)
-	path := n.dir + "/cutover-shop-web.conf"
+	path := n.Dir + "/cutover-shop-web.conf"
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestRouter_RejectedNewRouteIsNotAdded(t *testing.T) {
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "duplicate default server") {
 		t.Fatalf("EnsureRoute of a second default server: %v; want ErrRejected quoting nginx", err)
 	}
-	if _, err := os.Stat(n.dir + "/cutover-shop-admin.conf"); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(n.Dir + "/cutover-shop-admin.conf"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the refused route's file is still there: %v", err)
 	}
 	if got := get(t, first.Listen, "", "/").body; got != "blue" {
@@ -236,7 +236,7 @@ func TestRouter_RemoveRoute(t *testing.T) {
 	if err := r.RemoveRoute(context.Background(), route.Name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(n.dir + "/cutover-shop-web.conf"); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(n.Dir + "/cutover-shop-web.conf"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("route file after RemoveRoute: %v", err)
 	}
 	// The reload has happened; new workers no longer listen there.
