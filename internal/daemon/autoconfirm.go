@@ -45,14 +45,7 @@ func (a *autoConfirms) resume(ctx context.Context, o *Ops) error {
 					o.Logger.Info(ev.Message, "stack", ev.Stack, "release", ev.Release)
 				}
 			}))
-			got, err := d.WaitAutoConfirm(ctx, rel.Stack, rel.Number)
-			switch {
-			case ctx.Err() != nil:
-			case err != nil:
-				o.Logger.Warn("auto-confirm", "stack", rel.Stack, "release", rel.Number, "error", err)
-			default:
-				o.Logger.Info("auto-confirm done", "stack", rel.Stack, "release", rel.Number, "status", got.Status)
-			}
+			o.awaitAutoConfirm(ctx, d, rel)
 		})
 	}
 	return nil

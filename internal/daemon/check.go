@@ -53,9 +53,9 @@ func (o *Ops) Check(ctx context.Context, stack string, opts CheckOptions, obs de
 	lookup := o.digestLookup()
 	report := api.CheckReport{Stacks: []api.StackCheck{}}
 	for _, name := range names {
-		sc, base := o.checkStack(ctx, name, lookup)
-		if opts.Apply {
-			o.applyCheck(ctx, &sc, base, opts.LockWait, obs)
+		sc, base, st := o.checkStack(ctx, name, lookup)
+		if opts.Apply && st != nil {
+			o.applyCheck(ctx, &sc, base, st, opts.LockWait, obs)
 		}
 		report.Stacks = append(report.Stacks, sc)
 	}
@@ -95,8 +95,9 @@ func (o *Ops) digestLookup() func(ctx context.Context, ref string) (string, erro
 }
 
 // checkStack checks one stack's running images against the registry. It
-// returns the serving release it compared with (zero when skipped).
-func (o *Ops) checkStack(ctx context.Context, name string, lookup func(context.Context, string) (string, error)) (api.StackCheck, store.Release) {
+// returns the serving release it compared with and its stack (zero and nil
+// when skipped).
+func (o *Ops) checkStack(ctx context.Context, name string, lookup func(context.Context, string) (string, error)) (api.StackCheck, store.Release, *compose.Stack) {
 	sc := api.StackCheck{Stack: name}
 	base, st, err := o.deployer(nil).Serving(ctx, name)
 	if err != nil {
@@ -105,13 +106,13 @@ func (o *Ops) checkStack(ctx context.Context, name string, lookup func(context.C
 		} else {
 			sc.Error = err.Error()
 		}
-		return sc, store.Release{}
+		return sc, store.Release{}, nil
 	}
 	sc.Release = base.Number
 	containers, err := o.servingContainers(ctx, name, base)
 	if err != nil {
 		sc.Error = err.Error()
-		return sc, base
+		return sc, base, st
 	}
 	type key struct{ service, image, id string }
 	groups := map[key][]string{}
@@ -140,7 +141,7 @@ func (o *Ops) checkStack(ctx context.Context, name string, lookup func(context.C
 		o.checkImage(ctx, &s, k.id, lookup)
 		sc.Services = append(sc.Services, s)
 	}
-	return sc, base
+	return sc, base, st
 }
 
 // servingContainers are the running containers of the serving release: the
@@ -202,12 +203,12 @@ func (o *Ops) checkImage(ctx context.Context, s *api.ServiceCheck, imageID strin
 
 // applyCheck redeploys a checked stack's drifted services, pinned to the
 // digest the registry serves for their tag.
-func (o *Ops) applyCheck(ctx context.Context, sc *api.StackCheck, base store.Release, lockWait time.Duration, obs deploy.Observer) {
+func (o *Ops) applyCheck(ctx context.Context, sc *api.StackCheck, base store.Release, st *compose.Stack, lockWait time.Duration, obs deploy.Observer) {
 	images := driftedImages(*sc)
 	if len(images) == 0 || sc.Error != "" {
 		return
 	}
-	res, err := o.Redeploy(ctx, sc.Stack, base, images, deploy.Request{Trigger: TriggerCheck, LockWait: lockWait}, obs)
+	res, err := o.Redeploy(ctx, base, st, images, deploy.Request{Trigger: TriggerCheck, LockWait: lockWait}, obs)
 	if res.Release.Number > 0 {
 		rel := res.Release
 		rel.Spec, rel.Steps, rel.Confirm = nil, nil, nil

@@ -61,7 +61,7 @@ func (c *checkLoop) once(ctx context.Context) {
 		if rec.Down || ctx.Err() != nil {
 			continue
 		}
-		sc, _ := c.ops.checkStack(ctx, rec.Name, lookup)
+		sc, _, _ := c.ops.checkStack(ctx, rec.Name, lookup)
 		if sc.Error != "" {
 			c.log.Warn("periodic check", "stack", rec.Name, "error", sc.Error)
 			continue

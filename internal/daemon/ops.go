@@ -88,7 +88,7 @@ func (o *Ops) RollbackTo(ctx context.Context, stack string, n int, req deploy.Re
 // waitAutoConfirm waits for a release that confirms itself after a delay.
 func waitAutoConfirm(ctx context.Context, d *deploy.Deployer, res deploy.Result, err error) (deploy.Result, error) {
 	r := res.Release
-	if err != nil || res.DryRun || r.Status != store.StatusAwaitingConfirm || r.AutoConfirmAt.IsZero() {
+	if !confirmsItself(res, err) {
 		return res, err
 	}
 	rel, err := d.WaitAutoConfirm(ctx, r.Stack, r.Number)
@@ -213,3 +213,23 @@ func (o *Ops) Wait(ctx context.Context) error { return o.jobs.wait(ctx) }
 // (ErrShuttingDown); a cancelled deploy undoes itself and is recorded
 // aborted.
 func (o *Ops) CancelAll() int { return o.jobs.cancelAll() }
+
+// confirmsItself reports whether a deploy's outcome is a release that will
+// confirm itself after its auto_confirm delay.
+func confirmsItself(res deploy.Result, err error) bool {
+	r := res.Release
+	return err == nil && !res.DryRun && r.Status == store.StatusAwaitingConfirm && !r.AutoConfirmAt.IsZero()
+}
+
+// awaitAutoConfirm waits, in the background of an operation, for release
+// rel to confirm itself (or roll back), and logs the outcome.
+func (o *Ops) awaitAutoConfirm(ctx context.Context, d *deploy.Deployer, rel store.Release) {
+	got, err := d.WaitAutoConfirm(ctx, rel.Stack, rel.Number)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		o.Logger.Warn("auto-confirm", "stack", rel.Stack, "release", rel.Number, "error", err)
+	default:
+		o.Logger.Info("auto-confirm done", "stack", rel.Stack, "release", rel.Number, "status", got.Status)
+	}
+}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 
+	"github.com/cutover/cutover/compose"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/registry"
 	"github.com/cutover/cutover/internal/store"
@@ -30,17 +31,17 @@ func (o *Ops) registry() (DigestSource, error) {
 }
 
 // Redeploy runs a release of stack from its serving release base with the
-// given services' images replaced (deploy.Deployer.Redeploy) and, when the
+// given services' images replaced (deploy.Deployer.RedeployFrom) and, when the
 // release awaits confirmation with auto_confirm set, waits for it to
 // confirm itself or roll back, as Deploy does.
-func (o *Ops) Redeploy(ctx context.Context, stack string, base store.Release, images map[string]string, req deploy.Request, obs deploy.Observer) (deploy.Result, error) {
-	ctx, done, err := o.jobs.start(ctx, stack)
+func (o *Ops) Redeploy(ctx context.Context, base store.Release, st *compose.Stack, images map[string]string, req deploy.Request, obs deploy.Observer) (deploy.Result, error) {
+	ctx, done, err := o.jobs.start(ctx, st.Name)
 	if err != nil {
 		return deploy.Result{}, err
 	}
 	defer done()
 	d := o.deployer(obs)
-	res, err := d.Redeploy(ctx, stack, base, images, req)
+	res, err := d.RedeployFrom(ctx, base, st, images, req)
 	return waitAutoConfirm(ctx, d, res, err)
 }
 
@@ -49,32 +50,24 @@ func (o *Ops) Redeploy(ctx context.Context, stack string, base store.Release, im
 // background, as an operation of its own that abort and shutdown see, so
 // the stack's next push need not wait for it (a new release confirms the
 // one awaiting confirmation first anyway).
-func (o *Ops) redeployDetached(ctx context.Context, stack string, base store.Release, images map[string]string, req deploy.Request, obs deploy.Observer) (deploy.Result, error) {
-	jctx, done, err := o.jobs.start(ctx, stack)
+func (o *Ops) redeployDetached(ctx context.Context, base store.Release, st *compose.Stack, images map[string]string, req deploy.Request, obs deploy.Observer) (deploy.Result, error) {
+	jctx, done, err := o.jobs.start(ctx, st.Name)
 	if err != nil {
 		return deploy.Result{}, err
 	}
 	d := o.deployer(obs)
-	res, err := d.Redeploy(jctx, stack, base, images, req)
+	res, err := d.RedeployFrom(jctx, base, st, images, req)
 	done()
-	r := res.Release
-	if err != nil || r.Status != store.StatusAwaitingConfirm || r.AutoConfirmAt.IsZero() {
+	if !confirmsItself(res, err) {
 		return res, err
 	}
-	wctx, wdone, werr := o.jobs.start(context.WithoutCancel(ctx), stack)
+	wctx, wdone, werr := o.jobs.start(context.WithoutCancel(ctx), st.Name)
 	if werr != nil {
 		return res, nil // shutting down: the next daemon takes the wait over
 	}
 	go func() {
 		defer wdone()
-		got, err := d.WaitAutoConfirm(wctx, r.Stack, r.Number)
-		switch {
-		case wctx.Err() != nil:
-		case err != nil:
-			o.Logger.Warn("auto-confirm", "stack", r.Stack, "release", r.Number, "error", err)
-		default:
-			o.Logger.Info("auto-confirm done", "stack", r.Stack, "release", r.Number, "status", got.Status)
-		}
+		o.awaitAutoConfirm(wctx, d, res.Release)
 	}()
 	return res, nil
 }

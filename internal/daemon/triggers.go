@@ -370,7 +370,7 @@ func (t *triggers) release(stack string, pending map[string]want) {
 			return
 		}
 		t.log.Info("release triggered", "stack", stack, "trigger", trigger, "images", images, "from_release", base.Number)
-		res, err := t.ops.redeployDetached(ctx, stack, base, images, deploy.Request{Trigger: trigger, LockWait: t.lockWait}, t.observer(stack))
+		res, err := t.ops.redeployDetached(ctx, base, st, images, deploy.Request{Trigger: trigger, LockWait: t.lockWait}, t.observer(stack))
 		if errors.Is(err, deploy.ErrBaseMoved) && attempt < redeployAttempts {
 			t.log.Info("another release serves now: building the triggered release again", "stack", stack, "error", err)
 			continue

@@ -57,16 +57,22 @@ func (d *Deployer) Serving(ctx context.Context, stack string) (store.Release, *c
 // unless req names one. If another release serves once the stack's lock is
 // taken, nothing is done and the error wraps ErrBaseMoved.
 func (d *Deployer) Redeploy(ctx context.Context, stack string, base store.Release, images map[string]string, req Request) (Result, error) {
-	rec, err := d.Store.GetStack(ctx, stack)
+	st, err := d.stackOf(ctx, base)
+	if err != nil {
+		return Result{}, err
+	}
+	return d.RedeployFrom(ctx, base, st, images, req)
+}
+
+// RedeployFrom is Redeploy for a caller that has base's stack loaded
+// already (from Serving), which it does not load again.
+func (d *Deployer) RedeployFrom(ctx context.Context, base store.Release, st *compose.Stack, images map[string]string, req Request) (Result, error) {
+	rec, err := d.Store.GetStack(ctx, st.Name)
 	if err != nil {
 		return Result{}, BadInput(err.Error())
 	}
 	if rec.Down {
-		return Result{}, BadInput(fmt.Sprintf("stack %s is down (cutover down); deploy it again first", stack))
-	}
-	st, err := d.stackOf(ctx, base)
-	if err != nil {
-		return Result{}, err
+		return Result{}, BadInput(fmt.Sprintf("stack %s is down (cutover down); deploy it again first", st.Name))
 	}
 	req.Stack = st
 	req.Base = base.Number
