@@ -67,13 +67,9 @@ func (o *Ops) status(ctx context.Context, name string, routes []lb.RouteStatus) 
 		}
 	}
 	// The stack's own project and its blue-green colors, as down finds them.
-	var containers []engine.Container
-	for _, project := range compose.StackProjects(name) {
-		cs, err := o.Engine.ListContainers(ctx, map[string]string{compose.LabelProject: project})
-		if err != nil {
-			return st, api.EnvError(err)
-		}
-		containers = append(containers, cs...)
+	containers, err := deploy.StackContainers(ctx, o.Engine, name)
+	if err != nil {
+		return st, api.EnvError(err)
 	}
 	if !known && len(containers) == 0 {
 		return st, deploy.BadInput(fmt.Sprintf("no stack named %q", name))

@@ -37,17 +37,14 @@ func (d *Deployer) Down(ctx context.Context, stack string, volumes bool) (DownRe
 	defer d.Store.Release(context.WithoutCancel(ctx), lock) //nolint:errcheck // best effort; a stale lock is detectable
 
 	byStack := map[string]string{compose.LabelProject: stack}
-	var containers []engine.Container
+	containers, err := StackContainers(ctx, d.Engine, stack)
+	if err != nil {
+		return res, err
+	}
 	var networks []engine.Network
 	// The stack's own project and its blue-green colors.
 	for _, project := range compose.StackProjects(stack) {
-		byProject := map[string]string{compose.LabelProject: project}
-		cs, err := d.Engine.ListContainers(ctx, byProject)
-		if err != nil {
-			return res, fmt.Errorf("listing containers of %s: %w", project, err)
-		}
-		containers = append(containers, cs...)
-		ns, err := d.Engine.ListNetworks(ctx, byProject)
+		ns, err := d.Engine.ListNetworks(ctx, map[string]string{compose.LabelProject: project})
 		if err != nil {
 			return res, fmt.Errorf("listing networks of %s: %w", project, err)
 		}

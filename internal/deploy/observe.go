@@ -72,3 +72,18 @@ func observed(c engine.Container) strategies.Observed {
 	o.Release, _ = strconv.Atoi(c.Labels[compose.LabelRelease])
 	return o
 }
+
+// StackContainers lists the containers of a stack's projects: its own and
+// its blue-green colors' (compose.StackProjects), as down, status and
+// settling a release see the stack.
+func StackContainers(ctx context.Context, eng engine.Engine, stack string) ([]engine.Container, error) {
+	var out []engine.Container
+	for _, project := range compose.StackProjects(stack) {
+		cs, err := eng.ListContainers(ctx, map[string]string{compose.LabelProject: project})
+		if err != nil {
+			return nil, fmt.Errorf("listing containers of %s: %w", project, err)
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,25 +80,19 @@ type pausedRuns struct {
 // the release's) has every other container behind.
 func (d *Deployer) runsOf(ctx context.Context, rel store.Release) (pausedRuns, error) {
 	var out pausedRuns
+	cs, err := StackContainers(ctx, d.Engine, rel.Stack)
+	if err != nil {
+		return out, err
+	}
 	byService := map[string][]engine.Container{}
-	for _, project := range compose.StackProjects(rel.Stack) {
-		cs, err := d.Engine.ListContainers(ctx, map[string]string{compose.LabelProject: project})
-		if err != nil {
-			return out, fmt.Errorf("listing containers of %s: %w", project, err)
+	for _, c := range cs {
+		if strategies.IsTemporaryName(c.Name) || c.Labels[compose.LabelOneoff] == "True" {
+			continue
 		}
-		for _, c := range cs {
-			if strategies.IsTemporaryName(c.Name) || c.Labels[compose.LabelOneoff] == "True" {
-				continue
-			}
-			svc := c.Labels[compose.LabelService]
-			byService[svc] = append(byService[svc], c)
-		}
+		svc := c.Labels[compose.LabelService]
+		byService[svc] = append(byService[svc], c)
 	}
-	services := make([]string, 0, len(byService))
-	for svc := range byService {
-		services = append(services, svc)
-	}
-	sort.Strings(services)
+	services := slices.Sorted(maps.Keys(byService))
 	for _, svc := range services {
 		cs := byService[svc]
 		changed := false
