@@ -35,16 +35,10 @@ func (p process) cpuTime() time.Duration {
 	}
 	var total time.Duration
 	for _, pid := range p.pids() {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return -1
-		}
-		// Fields after the command (in parentheses): state is 3rd,
-		// utime 14th and stime 15th, in clock ticks (USER_HZ, 100 on
-		// Linux).
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
+		// utime is the 14th field and stime the 15th, in clock ticks
+		// (USER_HZ, 100 on Linux).
+		f, ok := statFields(strconv.Itoa(pid))
+		if !ok || len(f) < 13 {
 			return -1
 		}
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
@@ -52,6 +46,18 @@ func (p process) cpuTime() time.Duration {
 		total += time.Duration(ut+st) * 10 * time.Millisecond
 	}
 	return total
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command (in
+// parentheses, which may hold spaces): the state first, then the 4th field
+// on (ppid …).
+func statFields(pid string) ([]string, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return nil, false
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:]), true
 }
 
 // childrenOf lists the processes whose parent is pid (nginx's workers).
@@ -63,13 +69,8 @@ func childrenOf(pid int) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+		// ppid is the 4th field.
+		if f, ok := statFields(e.Name()); ok && len(f) > 1 && f[1] == strconv.Itoa(pid) {
 			out = append(out, child)
 		}
 	}

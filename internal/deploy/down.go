@@ -135,13 +135,17 @@ func (d *Deployer) settleDown(ctx context.Context, stack string) error {
 	if err != nil {
 		return fmt.Errorf("reading releases of %s: %w", stack, err)
 	}
-	note := "taken down by cutover down while it awaited confirmation"
+	note := takenDownNote
 	if isPaused(waiting) {
 		note += " (it had paused at: " + firstLine(waiting.Reason) + ")"
 	}
 	_, err = d.supersede(ctx, waiting, note)
 	return err
 }
+
+// takenDownNote is the note of a release that awaited confirmation when
+// its stack went down.
+const takenDownNote = "taken down by cutover down while it awaited confirmation"
 
 // downMessage refuses verb on a stack that is down.
 func downMessage(stack, verb string) string {

@@ -201,7 +201,7 @@ func (d *Deployer) beforeNext(ctx context.Context, stack string) (*settlement, e
 	}
 	if rec, err := d.Store.GetStack(ctx, stack); err == nil && rec.Down {
 		// Recorded before down settled what it took away: nothing of it runs.
-		return &settlement{rel: waiting, supersede: true, note: "taken down by cutover down while it awaited confirmation",
+		return &settlement{rel: waiting, supersede: true, note: takenDownNote,
 			message: fmt.Sprintf("release %d awaited confirmation on a stack that is down: recording it superseded", waiting.Number)}, nil
 	}
 	return d.settlementOf(ctx, waiting, "confirmed by the next deploy")
