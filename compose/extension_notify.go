@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -19,17 +20,14 @@ import (
 //	  email: ops@example.com, dev@example.com     # via localhost:25
 //
 // or a block with notify.Config's fields (url_env, secret_env, on, smtp …).
-type Notify struct {
-	// On lists the event kinds every sink gets (default: all four).
-	On      []string              `yaml:"on,omitempty" json:"on,omitempty"`
-	Slack   *notify.SlackConfig   `yaml:"slack,omitempty" json:"slack,omitempty"`
-	Webhook *notify.WebhookConfig `yaml:"webhook,omitempty" json:"webhook,omitempty"`
-	Email   *notify.EmailConfig   `yaml:"email,omitempty" json:"email,omitempty"`
-}
+// It is notify.Config, with the decoding of those short forms.
+type Notify notify.Config
 
 // Config is the block as the notify package takes it.
 func (n Notify) Config() notify.Config {
-	return notify.Config{On: slices.Clone(n.On), Slack: n.Slack, Webhook: n.Webhook, Email: n.Email}
+	c := notify.Config(n)
+	c.On = slices.Clone(n.On)
+	return c
 }
 
 // DecodeMapstructure reads the block with its string short forms; compose-go
@@ -97,18 +95,10 @@ func (n *Notify) decode(m map[string]any) error {
 // decodeEmail reads the email block; `to` may be one address or a list.
 func decodeEmail(m map[string]any, e *notify.EmailConfig) error {
 	if to, ok := m["to"].(string); ok {
-		m = cloneMap(m)
+		m = maps.Clone(m)
 		m["to"] = []any{to}
 	}
 	return loader.Transform(m, e)
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // Validate checks the block without reading the environment: event kinds,
