@@ -232,15 +232,19 @@ func (s *Server) Start(ctx context.Context) (err error) {
 }
 
 func (s *Server) serve(l net.Listener, h http.Handler, transport string) {
-	srv := &http.Server{
-		Handler:           s.logRequests(h, transport),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	s.serveHTTP(l, &http.Server{Handler: s.logRequests(h, transport)}, "serving on")
+}
+
+// serveHTTP serves srv on l until shutdown (which closes every server it
+// started), with the daemon's header timeout and error log; a failure to
+// serve ends Run, saying what (e.g. "serving on").
+func (s *Server) serveHTTP(l net.Listener, srv *http.Server, what string) {
+	srv.ReadHeaderTimeout = 10 * time.Second
+	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.serveErr <- fmt.Errorf("serving on %s: %w", l.Addr(), err)
+			s.serveErr <- fmt.Errorf("%s %s: %w", what, l.Addr(), err)
 		}
 	}()
 }

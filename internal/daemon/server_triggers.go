@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -87,17 +85,6 @@ func (s *Server) waitTriggers() {
 // their own requests, with a Docker Hub token redacted from the path, so
 // the API's request log is not used.
 func (s *Server) serveHooks() {
-	srv := &http.Server{
-		Handler:           s.hooks.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	s.servers = append(s.servers, srv)
-	go func() {
-		if err := srv.Serve(s.hooksL); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.serveErr <- fmt.Errorf("serving hooks on %s: %w", s.hooksL.Addr(), err)
-		}
-	}()
+	s.serveHTTP(s.hooksL, &http.Server{Handler: s.hooks.handler(), ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second},
+		"serving hooks on")
 }
